@@ -1,0 +1,73 @@
+"""Roles and permissions, resolved in one place (ohcnetwork/care's pattern).
+
+A role is a Django group of the same name; what a role may do is declared here, in code, and
+listed in docs/roles.md. Views and API endpoints ask ``user_has_perm(user, Perm.X)``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class Role(StrEnum):
+    INTAKE = "intake"
+    COUNSELOR = "counselor"
+    PRESCRIBER = "prescriber"
+    PROGRAM_DIRECTOR = "program_director"
+    FRONT_DESK = "front_desk"
+    BILLING = "billing"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+class Perm(StrEnum):
+    PATIENT_VIEW = "patient.view"
+    PATIENT_EDIT = "patient.edit"
+    EPISODE_VIEW = "episode.view"
+    EPISODE_MANAGE = "episode.manage"  # admit, hold, transfer, discharge
+    PROGRAM_VIEW = "program.view"
+    PROGRAM_MANAGE = "program.manage"
+    SESSION_VIEW = "session.view"
+    SESSION_MANAGE = "session.manage"  # create, cancel, series, book patients
+    ATTENDANCE_RECORD = "attendance.record"
+    COMPLIANCE_VIEW = "compliance.view"
+    AUDIT_VIEW = "audit.view"
+
+
+ALL_STAFF = frozenset(Role)
+_R = Role
+
+ROLE_PERMISSIONS: dict[Perm, frozenset[Role]] = {
+    Perm.PATIENT_VIEW: ALL_STAFF,
+    Perm.PATIENT_EDIT: frozenset({_R.INTAKE, _R.FRONT_DESK, _R.PROGRAM_DIRECTOR, _R.ADMIN}),
+    Perm.EPISODE_VIEW: ALL_STAFF,
+    Perm.EPISODE_MANAGE: frozenset({_R.INTAKE, _R.COUNSELOR, _R.PROGRAM_DIRECTOR, _R.ADMIN}),
+    Perm.PROGRAM_VIEW: ALL_STAFF,
+    Perm.PROGRAM_MANAGE: frozenset({_R.PROGRAM_DIRECTOR, _R.ADMIN}),
+    Perm.SESSION_VIEW: ALL_STAFF,
+    Perm.SESSION_MANAGE: frozenset({_R.FRONT_DESK, _R.PROGRAM_DIRECTOR, _R.ADMIN}),
+    Perm.ATTENDANCE_RECORD: frozenset(
+        {_R.FRONT_DESK, _R.COUNSELOR, _R.PRESCRIBER, _R.PROGRAM_DIRECTOR, _R.ADMIN}
+    ),
+    Perm.COMPLIANCE_VIEW: ALL_STAFF,
+    Perm.AUDIT_VIEW: frozenset({_R.AUDITOR, _R.ADMIN}),
+}
+
+
+def roles_of(user: Any) -> frozenset[Role]:
+    """The user's roles, cached on the user object for the request."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return frozenset()
+    cached = getattr(user, "_openiop_roles", None)
+    if cached is None:
+        names = set(user.groups.values_list("name", flat=True))
+        cached = frozenset(role for role in Role if role.value in names)
+        user._openiop_roles = cached
+    return cached
+
+
+def user_has_perm(user: Any, perm: Perm) -> bool:
+    if getattr(user, "organization_id", None) is None:
+        return False  # staff outside any organization (e.g. a bare superuser) see no patients
+    return bool(roles_of(user) & ROLE_PERMISSIONS[perm])

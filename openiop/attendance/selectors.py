@@ -1,0 +1,166 @@
+"""Reads for attendance and weekly-hours compliance.
+
+The arithmetic lives in the pure ``compliance`` module; this file only loads rows in a fixed number
+of queries and feeds them in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from openiop.attendance.compliance import (
+    EpisodeWeek,
+    Occurrence,
+    WeeklyHours,
+    WeeklyRule,
+    WeekResult,
+    local_week_bounds,
+    week_start_for,
+)
+from openiop.attendance.models import AttendanceRecord
+from openiop.enrollment.models import Episode, EpisodeStatusChange
+from openiop.enrollment.selectors import hold_days
+from openiop.organizations.models import Program
+from openiop.scheduling.models import Session
+
+
+def rule_for(program: Program) -> WeeklyRule:
+    return WeeklyRule(
+        min_minutes=program.weekly_min_minutes,
+        max_minutes=program.weekly_max_minutes,
+        min_days=program.min_days_per_week,
+    )
+
+
+def _occurrence(record: AttendanceRecord) -> Occurrence:
+    session = record.session
+    attended: int | None
+    if record.status == AttendanceRecord.Status.EXPECTED:
+        attended = None
+    else:
+        attended = record.minutes_attended or 0
+    return Occurrence(
+        start=session.starts_at,
+        end=session.ends_at,
+        attended_minutes=attended,
+        cancelled=session.status == Session.Status.CANCELLED,
+    )
+
+
+@dataclass(frozen=True)
+class EpisodeCompliance:
+    episode: Episode
+    result: WeekResult
+
+
+def compliance_for_program_week(
+    *, program: Program, week_start: dt.date, now: dt.datetime | None = None
+) -> list[EpisodeCompliance]:
+    """Every episode enrolled in ``program`` during the week, with its weekly-hours result."""
+    now = now or timezone.now()
+    tz = program.site.tz
+    week_end = week_start + dt.timedelta(days=6)
+    lo, hi = local_week_bounds(week_start, tz)
+    episodes = list(
+        Episode.objects.for_org(program.organization)
+        .filter(program=program, admitted_on__isnull=False, admitted_on__lte=week_end)
+        .exclude(discharged_on__lt=week_start)
+        .select_related("patient", "primary_counselor")
+        .prefetch_related(
+            Prefetch("status_changes", queryset=EpisodeStatusChange.objects.order_by("effective_on", "id")),
+            Prefetch(
+                "attendance",
+                queryset=AttendanceRecord.objects.filter(
+                    session__starts_at__gte=lo, session__starts_at__lt=hi
+                ).select_related("session"),
+            ),
+        )
+    )
+    calc = WeeklyHours(rule_for(program), week_start, tz, now)
+    for episode in episodes:
+        calc.add(
+            EpisodeWeek(
+                key=episode.pk,
+                admitted_on=episode.admitted_on,
+                discharged_on=episode.discharged_on,
+                on_hold_days=hold_days(list(episode.status_changes.all()), week_start, week_end),
+                occurrences=tuple(_occurrence(r) for r in episode.attendance.all()),
+            )
+        )
+    results = calc.compute()
+    rows = [EpisodeCompliance(episode=e, result=results[e.pk]) for e in episodes]
+    rows.sort(key=lambda r: (r.episode.patient.last_name, r.episode.patient.first_name))
+    return rows
+
+
+def compliance_for_episode(
+    *, episode: Episode, now: dt.datetime | None = None, max_weeks: int = 26
+) -> list[WeekResult]:
+    """Week-by-week results for one episode, admission week to discharge week (or this week)."""
+    now = now or timezone.now()
+    if episode.admitted_on is None:
+        return []
+    program = episode.program
+    tz = program.site.tz
+    first = week_start_for(episode.admitted_on)
+    last_day = episode.discharged_on or now.astimezone(tz).date()
+    last = week_start_for(max(last_day, episode.admitted_on))
+    weeks: list[dt.date] = []
+    day = last
+    while day >= first and len(weeks) < max_weeks:
+        weeks.append(day)
+        day -= dt.timedelta(days=7)
+    weeks.reverse()
+    if not weeks:
+        return []
+    lo, _ = local_week_bounds(weeks[0], tz)
+    _, hi = local_week_bounds(weeks[-1], tz)
+    records = list(
+        AttendanceRecord.objects.filter(
+            episode=episode, session__starts_at__gte=lo, session__starts_at__lt=hi
+        ).select_related("session")
+    )
+    changes = list(episode.status_changes.order_by("effective_on", "id"))
+    by_week: dict[dt.date, list[Occurrence]] = defaultdict(list)
+    for record in records:
+        local_day = record.session.starts_at.astimezone(tz).date()
+        by_week[week_start_for(local_day)].append(_occurrence(record))
+    results = []
+    for week in weeks:
+        calc = WeeklyHours(rule_for(program), week, tz, now)
+        calc.add(
+            EpisodeWeek(
+                key=episode.pk,
+                admitted_on=episode.admitted_on,
+                discharged_on=episode.discharged_on,
+                on_hold_days=hold_days(changes, week, week + dt.timedelta(days=6)),
+                occurrences=tuple(by_week.get(week, ())),
+            )
+        )
+        results.append(calc.compute()[episode.pk])
+    return results
+
+
+def roster_for_session(*, session: Session) -> list[AttendanceRecord]:
+    return list(
+        session.attendance.select_related("patient", "episode")
+        .order_by("patient__last_name", "patient__first_name")
+    )
+
+
+def sessions_for_day(*, organization: Any, day: dt.date, tz: Any) -> list[Session]:
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=tz)
+    end = start + dt.timedelta(days=1)
+    return list(
+        Session.objects.for_org(organization)
+        .filter(starts_at__gte=start, starts_at__lt=end)
+        .select_related("program", "program__site", "room")
+        .prefetch_related("facilitators", "attendance")
+        .order_by("starts_at")
+    )
