@@ -71,3 +71,16 @@ def user_has_perm(user: Any, perm: Perm) -> bool:
     if getattr(user, "organization_id", None) is None:
         return False  # staff outside any organization (e.g. a bare superuser) see no patients
     return bool(roles_of(user) & ROLE_PERMISSIONS[perm])
+
+
+def matrix_markdown() -> str:
+    """The role x permission table as Markdown; docs/roles.md embeds it (a test keeps them equal)."""
+    roles = list(Role)
+    lines = [
+        "| Permission | " + " | ".join(r.value for r in roles) + " |",
+        "|---|" + "---|" * len(roles),
+    ]
+    for perm in Perm:
+        cells = ["yes" if r in ROLE_PERMISSIONS[perm] else "-" for r in roles]
+        lines.append(f"| `{perm.value}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
