@@ -21,9 +21,12 @@ NY = zoneinfo.ZoneInfo("America/New_York")
 
 def make_user(username: str, organization: Organization | None, *roles: Role) -> User:
     user = User.objects.create_user(
-        username=username, password="pw-" + username + "-2026", organization=organization,
-        first_name=username.title(), last_name="Tester",
-    )  # fmt: skip
+        username=username,
+        password="pw-" + username + "-2026",
+        organization=organization,
+        first_name=username.title(),
+        last_name="Tester",
+    )
     for role in roles:
         group, _ = Group.objects.get_or_create(name=role.value)
         user.groups.add(group)
@@ -47,16 +50,23 @@ def site(org) -> Site:
 
 @pytest.fixture
 def room(site) -> Room:
-    return Room.objects.create(organization=site.organization, site=site, name="Group A", capacity=12)
+    return Room.objects.create(
+        organization=site.organization, site=site, name="Group A", capacity=12
+    )
 
 
 @pytest.fixture
 def program(site) -> Program:
     return Program.objects.create(
-        organization=site.organization, site=site, name="Adult Evening IOP",
-        cohort=Program.Cohort.EVENING, weekly_min_hours=Decimal("9.0"),
-        weekly_max_hours=Decimal("19.0"), min_days_per_week=3, group_size_cap=10,
-    )  # fmt: skip
+        organization=site.organization,
+        site=site,
+        name="Adult Evening IOP",
+        cohort=Program.Cohort.EVENING,
+        weekly_min_hours=Decimal("9.0"),
+        weekly_max_hours=Decimal("19.0"),
+        min_days_per_week=3,
+        group_size_cap=10,
+    )
 
 
 @pytest.fixture
@@ -105,9 +115,14 @@ def patient(org):
     from openiop.patients.services import patient_create
 
     return patient_create(
-        actor=None, organization=org, first_name="Dana", last_name="Whitfield",
-        date_of_birth=dt.date(1988, 4, 12), sex="female", phone="555-0100",
-    )  # fmt: skip
+        actor=None,
+        organization=org,
+        first_name="Dana",
+        last_name="Whitfield",
+        date_of_birth=dt.date(1988, 4, 12),
+        sex="female",
+        phone="555-0100",
+    )
 
 
 @pytest.fixture
@@ -115,9 +130,14 @@ def episode(patient, program, counselor):
     from openiop.enrollment.services import episode_create
 
     return episode_create(
-        actor=None, patient=patient, program=program, admitted_on=dt.date(2026, 11, 2),
-        referral_source="self", primary_substance=2, primary_counselor=counselor,
-    )  # fmt: skip
+        actor=None,
+        patient=patient,
+        program=program,
+        admitted_on=dt.date(2026, 11, 2),
+        referral_source="self",
+        primary_substance=2,
+        primary_counselor=counselor,
+    )
 
 
 def login(client: Client, user: User) -> Client:

@@ -10,5 +10,12 @@ class StaffAdmin(UserAdmin):
         *UserAdmin.fieldsets,
         ("Organization", {"fields": ("organization", "credential", "npi")}),
     )
-    list_display = ("username", "first_name", "last_name", "organization", "credential", "is_active")
+    list_display = (
+        "username",
+        "first_name",
+        "last_name",
+        "organization",
+        "credential",
+        "is_active",
+    )
     list_filter = ("organization", "groups", "is_active")

@@ -24,9 +24,15 @@ class AttendanceRecord(TenantModel):
 
     ATTENDED = (Status.PRESENT, Status.LATE, Status.LEFT_EARLY)
 
-    session = models.ForeignKey("scheduling.Session", on_delete=models.CASCADE, related_name="attendance")
-    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="attendance")
-    episode = models.ForeignKey("enrollment.Episode", on_delete=models.PROTECT, related_name="attendance")
+    session = models.ForeignKey(
+        "scheduling.Session", on_delete=models.CASCADE, related_name="attendance"
+    )
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="attendance"
+    )
+    episode = models.ForeignKey(
+        "enrollment.Episode", on_delete=models.PROTECT, related_name="attendance"
+    )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.EXPECTED)
     minutes_attended = models.PositiveSmallIntegerField(null=True, blank=True)
     checked_in_at = models.DateTimeField(null=True, blank=True)
@@ -39,7 +45,9 @@ class AttendanceRecord(TenantModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["session", "patient"], name="attendance_one_per_session_patient"),
+            models.UniqueConstraint(
+                fields=["session", "patient"], name="attendance_one_per_session_patient"
+            ),
             models.CheckConstraint(
                 condition=~Q(status__in=["absent", "excused"]) | Q(minutes_attended=0),
                 name="attendance_absent_has_zero_minutes",

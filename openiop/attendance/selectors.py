@@ -73,7 +73,10 @@ def compliance_for_program_week(
         .exclude(discharged_on__lt=week_start)
         .select_related("patient", "primary_counselor")
         .prefetch_related(
-            Prefetch("status_changes", queryset=EpisodeStatusChange.objects.order_by("effective_on", "id")),
+            Prefetch(
+                "status_changes",
+                queryset=EpisodeStatusChange.objects.order_by("effective_on", "id"),
+            ),
             Prefetch(
                 "attendance",
                 queryset=AttendanceRecord.objects.filter(
@@ -149,8 +152,9 @@ def compliance_for_episode(
 
 def roster_for_session(*, session: Session) -> list[AttendanceRecord]:
     return list(
-        session.attendance.select_related("patient", "episode")
-        .order_by("patient__last_name", "patient__first_name")
+        session.attendance.select_related("patient", "episode").order_by(
+            "patient__last_name", "patient__first_name"
+        )
     )
 
 

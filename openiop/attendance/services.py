@@ -63,28 +63,39 @@ def _validate(session: Session, entry: AttendanceEntry, now: dt.datetime) -> int
         raise ValidationError({"minutes_attended": "Minutes cannot be negative."})
     if minutes > session.duration_minutes:
         raise ValidationError(
-            {"minutes_attended": f"The session lasts {session.duration_minutes} minutes; "
-                                 f"{minutes} is more than that."}
-        )  # fmt: skip
+            {
+                "minutes_attended": f"The session lasts {session.duration_minutes} minutes; "
+                f"{minutes} is more than that."
+            }
+        )
     if entry.status in ATTENDED and minutes == 0:
-        raise ValidationError({"minutes_attended": "A patient who attended has more than 0 minutes."})
+        raise ValidationError(
+            {"minutes_attended": "A patient who attended has more than 0 minutes."}
+        )
     return minutes
 
 
 def _episode_for(session: Session, patient: Patient) -> Episode:
     episode = (
-        Episode.objects.for_org(session.organization_id).filter(patient=patient, program=session.program)
-        .exclude(status=Episode.Status.WAITLISTED).order_by("-admitted_on").first()
-    )  # fmt: skip
+        Episode.objects.for_org(session.organization_id)
+        .filter(patient=patient, program=session.program)
+        .exclude(status=Episode.Status.WAITLISTED)
+        .order_by("-admitted_on")
+        .first()
+    )
     if episode is None:
         raise ValidationError({"patient": f"{patient} is not enrolled in {session.program}."})
     return episode
 
 
 def _record_one(
-    *, actor: Any, session: Session, entry: AttendanceEntry, now: dt.datetime,
+    *,
+    actor: Any,
+    session: Session,
+    entry: AttendanceEntry,
+    now: dt.datetime,
     request: HttpRequest | None,
-) -> tuple[AttendanceRecord, bool]:  # fmt: skip
+) -> tuple[AttendanceRecord, bool]:
     if entry.patient.organization_id != session.organization_id:
         raise ValidationError({"patient": "Unknown patient."})
     minutes = _validate(session, entry, now)
@@ -94,9 +105,12 @@ def _record_one(
         if session.attendance.count() >= session.capacity:
             raise ValidationError({"session": f"The session is full ({session.capacity})."})
         record = AttendanceRecord(
-            organization_id=session.organization_id, session=session, patient=entry.patient,
-            episode=episode, created_by=actor if getattr(actor, "pk", None) else None,
-        )  # fmt: skip
+            organization_id=session.organization_id,
+            session=session,
+            patient=entry.patient,
+            episode=episode,
+            created_by=actor if getattr(actor, "pk", None) else None,
+        )
     else:
         unchanged = (
             record.status == entry.status
@@ -127,11 +141,19 @@ def _record_one(
     record.recorded_by = actor if getattr(actor, "pk", None) else None
     record.save()
     audit_log(
-        actor=actor, action="openiop.attendance.record." + ("create" if before is None else "update"),
-        category=CAT, obj=record, patient=entry.patient, request=request,
-        detail={"session": str(session.public_id), "from": before, "to": entry.status,
-                "minutes": minutes},
-    )  # fmt: skip
+        actor=actor,
+        action="openiop.attendance.record." + ("create" if before is None else "update"),
+        category=CAT,
+        obj=record,
+        patient=entry.patient,
+        request=request,
+        detail={
+            "session": str(session.public_id),
+            "from": before,
+            "to": entry.status,
+            "minutes": minutes,
+        },
+    )
     if entry.status in ATTENDED and episode.status == Episode.Status.ADMITTED:
         from openiop.enrollment.services import episode_activate
 
@@ -160,15 +182,22 @@ def attendance_record(
             raise ValidationError({"patient": f"{entry.patient} is listed twice."})
         seen.add(entry.patient.pk)
         try:
-            results.append(_record_one(actor=actor, session=session, entry=entry, now=now,
-                                       request=request))  # fmt: skip
+            results.append(
+                _record_one(actor=actor, session=session, entry=entry, now=now, request=request)
+            )
         except ValidationError as exc:
             if len(entries) == 1:
                 raise
             raise ValidationError(
-                {key: [f"{entry.patient}: {m}" for m in msgs] for key, msgs in exc.message_dict.items()}
+                {
+                    key: [f"{entry.patient}: {m}" for m in msgs]
+                    for key, msgs in exc.message_dict.items()
+                }
             ) from None
-    if any(rec.status in ATTENDED for rec, _ in results) and session.status == Session.Status.SCHEDULED:
+    if (
+        any(rec.status in ATTENDED for rec, _ in results)
+        and session.status == Session.Status.SCHEDULED
+    ):
         session.status = Session.Status.HELD
         session.save(update_fields=["status", "updated_at"])
     return results

@@ -49,7 +49,7 @@ class TenantModel(BaseModel):
     )
 
     objects = TenantQuerySet.as_manager()
-    unscoped = models.Manager()
+    unscoped = models.Manager()  # noqa: DJ012 (ruff reads a second manager as a field)
 
     class Meta:
         abstract = True
@@ -126,3 +126,6 @@ class AuditHead(models.Model):
     singleton = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_hash = models.CharField(max_length=64)
     count = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"audit head after {self.count} rows"

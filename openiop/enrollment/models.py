@@ -83,22 +83,36 @@ class Episode(TenantModel):
         ON_HOLD = "on_hold", "On hold"
         DISCHARGED = "discharged", "Discharged"
 
-    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="episodes")
-    program = models.ForeignKey("organizations.Program", on_delete=models.PROTECT, related_name="episodes")
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="episodes"
+    )
+    program = models.ForeignKey(
+        "organizations.Program", on_delete=models.PROTECT, related_name="episodes"
+    )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.WAITLISTED)
     referral_date = models.DateField(null=True, blank=True)
-    referral_source = models.CharField(max_length=12, choices=ReferralSource.choices, default=ReferralSource.SELF)
+    referral_source = models.CharField(
+        max_length=12, choices=ReferralSource.choices, default=ReferralSource.SELF
+    )
     admitted_on = models.DateField(null=True, blank=True)
     discharged_on = models.DateField(null=True, blank=True)
-    primary_substance = models.PositiveSmallIntegerField(choices=TedsSubstance.choices, null=True, blank=True)
-    secondary_substance = models.PositiveSmallIntegerField(choices=TedsSubstance.choices, null=True, blank=True)
+    primary_substance = models.PositiveSmallIntegerField(
+        choices=TedsSubstance.choices, null=True, blank=True
+    )
+    secondary_substance = models.PositiveSmallIntegerField(
+        choices=TedsSubstance.choices, null=True, blank=True
+    )
     mat = models.BooleanField("medication for addiction treatment", default=False)
     discharge_reason = models.PositiveSmallIntegerField(
         choices=TedsDischargeReason.choices, null=True, blank=True
     )
     discharge_note = models.TextField(blank=True)
     primary_counselor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="caseload"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="caseload",
     )
     transferred_from = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="transferred_to"

@@ -25,7 +25,9 @@ def episode_get(*, user: Any, public_id: Any) -> Episode:
     return get_for_user_or_404(qs, user, public_id, Perm.EPISODE_VIEW)
 
 
-def hold_days(changes: list[EpisodeStatusChange], start: dt.date, end: dt.date) -> frozenset[dt.date]:
+def hold_days(
+    changes: list[EpisodeStatusChange], start: dt.date, end: dt.date
+) -> frozenset[dt.date]:
     """Local dates in [start, end] during which the episode was on hold, from its status history."""
     days: set[dt.date] = set()
     hold_from: dt.date | None = None

@@ -53,15 +53,20 @@ def _change(
     from_status = episode.status
     if to_status not in ALLOWED[from_status]:
         raise ValidationError(
-            {"status": f"An episode that is {episode.get_status_display().lower()} cannot become "
-                       f"{S(to_status).label.lower()}."}
-        )  # fmt: skip
+            {
+                "status": f"An episode that is {episode.get_status_display().lower()} "
+                f"cannot become {S(to_status).label.lower()}."
+            }
+        )
     version = episode.version if expected_version is None else expected_version
     episode.status = to_status
     episode.updated_by = _user(actor)
     episode.full_clean(exclude=["organization", "created_by", "updated_by", "transferred_from"])
-    fields = {f.name: getattr(episode, f.name) for f in Episode._meta.concrete_fields
-              if f.name not in {"id", "public_id", "created_at", "created_by", "version"}}  # fmt: skip
+    fields = {
+        f.name: getattr(episode, f.name)
+        for f in Episode._meta.concrete_fields
+        if f.name not in {"id", "public_id", "created_at", "created_by", "version"}
+    }
     fields["updated_at"] = timezone.now()
     updated = Episode.objects.filter(pk=episode.pk, version=version).update(
         **fields, version=F("version") + 1
@@ -72,15 +77,28 @@ def _change(
         )
     episode.version = version + 1
     EpisodeStatusChange.objects.create(
-        organization_id=episode.organization_id, episode=episode, from_status=from_status,
-        to_status=to_status, effective_on=effective_on, changed_by=_user(actor), reason=reason,
-    )  # fmt: skip
+        organization_id=episode.organization_id,
+        episode=episode,
+        from_status=from_status,
+        to_status=to_status,
+        effective_on=effective_on,
+        changed_by=_user(actor),
+        reason=reason,
+    )
     audit_log(
-        actor=actor, action=f"openiop.enrollment.episode.{verb}", category=CAT, obj=episode,
-        patient=episode.patient, request=request,
-        detail={"from": from_status, "to": to_status, "effective_on": effective_on.isoformat(),
-                **(detail or {})},
-    )  # fmt: skip
+        actor=actor,
+        action=f"openiop.enrollment.episode.{verb}",
+        category=CAT,
+        obj=episode,
+        patient=episode.patient,
+        request=request,
+        detail={
+            "from": from_status,
+            "to": to_status,
+            "effective_on": effective_on.isoformat(),
+            **(detail or {}),
+        },
+    )
     return episode
 
 
@@ -96,14 +114,19 @@ def _check_program_fits(patient: Patient, program: Program, on: dt.date) -> None
             {"program": f"{program} is for ages {program.min_age}{top}; the patient is {age}."}
         )
     other = (
-        Episode.objects.for_org(patient.organization).filter(patient=patient).open()
-        .select_related("program").first()
-    )  # fmt: skip
+        Episode.objects.for_org(patient.organization)
+        .filter(patient=patient)
+        .open()
+        .select_related("program")
+        .first()
+    )
     if other is not None:
         raise ValidationError(
-            {"program": f"The patient already has an open episode in {other.program}; "
-                        "transfer or discharge it first."}
-        )  # fmt: skip
+            {
+                "program": f"The patient already has an open episode in {other.program}; "
+                "transfer or discharge it first."
+            }
+        )
 
 
 @transaction.atomic
@@ -124,26 +147,52 @@ def episode_create(
     """Open an episode: waitlisted when ``admitted_on`` is None, otherwise admitted that day."""
     today = timezone.localdate()
     _check_program_fits(patient, program, admitted_on or today)
-    if primary_counselor is not None and primary_counselor.organization_id != patient.organization_id:
+    if (
+        primary_counselor is not None
+        and primary_counselor.organization_id != patient.organization_id
+    ):
         raise ValidationError({"primary_counselor": "Unknown staff member."})
     episode = Episode(
-        organization_id=patient.organization_id, patient=patient, program=program,
-        status=S.WAITLISTED, referral_date=referral_date or admitted_on or today,
-        referral_source=referral_source, primary_substance=primary_substance,
-        secondary_substance=secondary_substance, mat=mat, primary_counselor=primary_counselor,
+        organization_id=patient.organization_id,
+        patient=patient,
+        program=program,
+        status=S.WAITLISTED,
+        referral_date=referral_date or admitted_on or today,
+        referral_source=referral_source,
+        primary_substance=primary_substance,
+        secondary_substance=secondary_substance,
+        mat=mat,
+        primary_counselor=primary_counselor,
         created_by=_user(actor),
-    )  # fmt: skip
-    episode.full_clean(exclude=["organization", "patient", "program", "created_by", "updated_by",
-                                "transferred_from", "primary_counselor"])  # fmt: skip
+    )
+    episode.full_clean(
+        exclude=[
+            "organization",
+            "patient",
+            "program",
+            "created_by",
+            "updated_by",
+            "transferred_from",
+            "primary_counselor",
+        ]
+    )
     episode.save()
     EpisodeStatusChange.objects.create(
-        organization_id=episode.organization_id, episode=episode, from_status="",
-        to_status=S.WAITLISTED, effective_on=episode.referral_date, changed_by=_user(actor),
-    )  # fmt: skip
+        organization_id=episode.organization_id,
+        episode=episode,
+        from_status="",
+        to_status=S.WAITLISTED,
+        effective_on=episode.referral_date,
+        changed_by=_user(actor),
+    )
     audit_log(
-        actor=actor, action="openiop.enrollment.episode.create", category=CAT, obj=episode,
-        patient=patient, request=request,
-    )  # fmt: skip
+        actor=actor,
+        action="openiop.enrollment.episode.create",
+        category=CAT,
+        obj=episode,
+        patient=patient,
+        request=request,
+    )
     if admitted_on is not None:
         episode_admit(actor=actor, episode=episode, admitted_on=admitted_on, request=request)
     return episode
@@ -156,8 +205,14 @@ def episode_admit(
     if episode.referral_date and admitted_on < episode.referral_date:
         raise ValidationError({"admitted_on": "Admission cannot be before the referral date."})
     episode.admitted_on = admitted_on
-    return _change(actor=actor, episode=episode, to_status=S.ADMITTED, effective_on=admitted_on,
-                   request=request, verb="admit")  # fmt: skip
+    return _change(
+        actor=actor,
+        episode=episode,
+        to_status=S.ADMITTED,
+        effective_on=admitted_on,
+        request=request,
+        verb="admit",
+    )
 
 
 @transaction.atomic
@@ -165,27 +220,51 @@ def episode_activate(
     *, actor: Any, episode: Episode, on: dt.date, request: HttpRequest | None = None
 ) -> Episode:
     """Admitted -> active at the first attended session (called by attendance_record)."""
-    return _change(actor=actor, episode=episode, to_status=S.ACTIVE, effective_on=on,
-                   request=request, verb="activate", reason="first session attended")  # fmt: skip
+    return _change(
+        actor=actor,
+        episode=episode,
+        to_status=S.ACTIVE,
+        effective_on=on,
+        request=request,
+        verb="activate",
+        reason="first session attended",
+    )
 
 
 @transaction.atomic
 def episode_hold(
-    *, actor: Any, episode: Episode, effective_on: dt.date, reason: str,
+    *,
+    actor: Any,
+    episode: Episode,
+    effective_on: dt.date,
+    reason: str,
     request: HttpRequest | None = None,
-) -> Episode:  # fmt: skip
+) -> Episode:
     if not reason.strip():
         raise ValidationError({"reason": "Say why the episode is put on hold."})
-    return _change(actor=actor, episode=episode, to_status=S.ON_HOLD, effective_on=effective_on,
-                   reason=reason, request=request, verb="hold")  # fmt: skip
+    return _change(
+        actor=actor,
+        episode=episode,
+        to_status=S.ON_HOLD,
+        effective_on=effective_on,
+        reason=reason,
+        request=request,
+        verb="hold",
+    )
 
 
 @transaction.atomic
 def episode_resume(
     *, actor: Any, episode: Episode, effective_on: dt.date, request: HttpRequest | None = None
 ) -> Episode:
-    return _change(actor=actor, episode=episode, to_status=S.ACTIVE, effective_on=effective_on,
-                   request=request, verb="resume")  # fmt: skip
+    return _change(
+        actor=actor,
+        episode=episode,
+        to_status=S.ACTIVE,
+        effective_on=effective_on,
+        request=request,
+        verb="resume",
+    )
 
 
 def _release_future_bookings(episode: Episode, after: dt.date) -> int:
@@ -221,15 +300,27 @@ def episode_discharge(
     episode.discharged_on = discharged_on
     episode.discharge_reason = reason
     episode.discharge_note = note
-    _change(actor=actor, episode=episode, to_status=S.DISCHARGED, effective_on=discharged_on,
-            reason=TedsDischargeReason(reason).label, request=request, verb="discharge",
-            expected_version=expected_version)  # fmt: skip
+    _change(
+        actor=actor,
+        episode=episode,
+        to_status=S.DISCHARGED,
+        effective_on=discharged_on,
+        reason=TedsDischargeReason(reason).label,
+        request=request,
+        verb="discharge",
+        expected_version=expected_version,
+    )
     released = _release_future_bookings(episode, discharged_on)
     if released:
         audit_log(
-            actor=actor, action="openiop.scheduling.booking.release", category=CAT,
-            obj=episode, patient=episode.patient, request=request, detail={"sessions": released},
-        )  # fmt: skip
+            actor=actor,
+            action="openiop.scheduling.booking.release",
+            category=CAT,
+            obj=episode,
+            patient=episode.patient,
+            request=request,
+            detail={"sessions": released},
+        )
     return episode
 
 
@@ -259,25 +350,49 @@ def episode_transfer(
     age = patient.age_on(effective_on)
     if age < to_program.min_age or (to_program.max_age is not None and age > to_program.max_age):
         raise ValidationError({"to_program": f"{to_program} does not accept a patient aged {age}."})
-    episode_discharge(actor=actor, episode=episode, discharged_on=effective_on,
-                      reason=TedsDischargeReason.TRANSFERRED, note=reason, request=request)  # fmt: skip
+    episode_discharge(
+        actor=actor,
+        episode=episode,
+        discharged_on=effective_on,
+        reason=TedsDischargeReason.TRANSFERRED,
+        note=reason,
+        request=request,
+    )
     new = Episode(
-        organization_id=episode.organization_id, patient=patient, program=to_program,
-        status=S.WAITLISTED, referral_date=effective_on, referral_source=episode.referral_source,
+        organization_id=episode.organization_id,
+        patient=patient,
+        program=to_program,
+        status=S.WAITLISTED,
+        referral_date=effective_on,
+        referral_source=episode.referral_source,
         primary_substance=episode.primary_substance,
-        secondary_substance=episode.secondary_substance, mat=episode.mat,
+        secondary_substance=episode.secondary_substance,
+        mat=episode.mat,
         primary_counselor=primary_counselor or episode.primary_counselor,
-        transferred_from=episode, created_by=_user(actor),
-    )  # fmt: skip
+        transferred_from=episode,
+        created_by=_user(actor),
+    )
     new.save()
     EpisodeStatusChange.objects.create(
-        organization_id=new.organization_id, episode=new, from_status="", to_status=S.WAITLISTED,
-        effective_on=effective_on, changed_by=_user(actor), reason=f"transfer from {episode.program}",
-    )  # fmt: skip
+        organization_id=new.organization_id,
+        episode=new,
+        from_status="",
+        to_status=S.WAITLISTED,
+        effective_on=effective_on,
+        changed_by=_user(actor),
+        reason=f"transfer from {episode.program}",
+    )
     audit_log(
-        actor=actor, action="openiop.enrollment.episode.transfer", category=CAT, obj=new,
-        patient=patient, request=request,
-        detail={"from_episode": str(episode.public_id), "from_program": str(episode.program),
-                "to_program": str(to_program)},
-    )  # fmt: skip
+        actor=actor,
+        action="openiop.enrollment.episode.transfer",
+        category=CAT,
+        obj=new,
+        patient=patient,
+        request=request,
+        detail={
+            "from_episode": str(episode.public_id),
+            "from_program": str(episode.program),
+            "to_program": str(to_program),
+        },
+    )
     return episode_admit(actor=actor, episode=new, admitted_on=effective_on, request=request)

@@ -14,7 +14,9 @@ def validate_timezone(value: str) -> None:
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"{value!r} is not an IANA time zone such as America/Chicago") from None
+        raise ValidationError(
+            f"{value!r} is not an IANA time zone such as America/Chicago"
+        ) from None
 
 
 class Organization(BaseModel):
@@ -33,7 +35,9 @@ class Site(TenantModel):
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="sites")
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.IN_PERSON)
-    timezone = models.CharField(max_length=64, default="America/New_York", validators=[validate_timezone])
+    timezone = models.CharField(
+        max_length=64, default="America/New_York", validators=[validate_timezone]
+    )
     address = models.CharField(max_length=300, blank=True)
 
     class Meta:
@@ -85,7 +89,9 @@ class Program(TenantModel):
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="programs")
     name = models.CharField(max_length=200)
     level_of_care = models.CharField(max_length=8, default="2.1")
-    population = models.CharField(max_length=12, choices=Population.choices, default=Population.ADULT)
+    population = models.CharField(
+        max_length=12, choices=Population.choices, default=Population.ADULT
+    )
     min_age = models.PositiveSmallIntegerField(default=18)
     max_age = models.PositiveSmallIntegerField(null=True, blank=True)
     modality = models.CharField(max_length=12, choices=Modality.choices, default=Modality.IN_PERSON)
@@ -100,7 +106,9 @@ class Program(TenantModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["organization", "name"], name="program_name_unique_in_org"),
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="program_name_unique_in_org"
+            ),
             models.CheckConstraint(
                 condition=Q(weekly_max_hours__gte=models.F("weekly_min_hours")),
                 name="program_max_hours_not_below_min",
@@ -109,7 +117,9 @@ class Program(TenantModel):
                 condition=Q(min_days_per_week__gte=1) & Q(min_days_per_week__lte=7),
                 name="program_min_days_1_to_7",
             ),
-            models.CheckConstraint(condition=Q(group_size_cap__gte=1), name="program_group_cap_positive"),
+            models.CheckConstraint(
+                condition=Q(group_size_cap__gte=1), name="program_group_cap_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -126,7 +136,9 @@ class Program(TenantModel):
     def clean(self) -> None:
         if self.weekly_max_hours is not None and self.weekly_min_hours is not None:
             if self.weekly_max_hours < self.weekly_min_hours:
-                raise ValidationError({"weekly_max_hours": "Maximum hours must not be below the minimum."})
+                raise ValidationError(
+                    {"weekly_max_hours": "Maximum hours must not be below the minimum."}
+                )
         if self.max_age is not None and self.max_age < self.min_age:
             raise ValidationError({"max_age": "Maximum age must not be below the minimum age."})
 
@@ -134,11 +146,27 @@ class Program(TenantModel):
 PROGRAM_DEFAULTS: dict[str, dict[str, object]] = {
     # Common IOP structure (domain.md §1.3, §9): adults 9-19 h over >= 3 days; adolescents >= 6 h;
     # virtual IOP 9 h a week for 8 weeks.
-    "adult": {"weekly_min_hours": Decimal("9.0"), "weekly_max_hours": Decimal("19.0"),
-              "min_days_per_week": 3, "typical_length_weeks": 6, "min_age": 18},
-    "adolescent": {"weekly_min_hours": Decimal("6.0"), "weekly_max_hours": Decimal("19.0"),
-                   "min_days_per_week": 3, "typical_length_weeks": 6, "min_age": 14, "max_age": 17,
-                   "typical_session_minutes": 120},
-    "virtual": {"weekly_min_hours": Decimal("9.0"), "weekly_max_hours": Decimal("19.0"),
-                "min_days_per_week": 3, "typical_length_weeks": 8, "min_age": 18},
+    "adult": {
+        "weekly_min_hours": Decimal("9.0"),
+        "weekly_max_hours": Decimal("19.0"),
+        "min_days_per_week": 3,
+        "typical_length_weeks": 6,
+        "min_age": 18,
+    },
+    "adolescent": {
+        "weekly_min_hours": Decimal("6.0"),
+        "weekly_max_hours": Decimal("19.0"),
+        "min_days_per_week": 3,
+        "typical_length_weeks": 6,
+        "min_age": 14,
+        "max_age": 17,
+        "typical_session_minutes": 120,
+    },
+    "virtual": {
+        "weekly_min_hours": Decimal("9.0"),
+        "weekly_max_hours": Decimal("19.0"),
+        "min_days_per_week": 3,
+        "typical_length_weeks": 8,
+        "min_age": 18,
+    },
 }

@@ -49,7 +49,9 @@ class Patient(TenantModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["organization", "mrn"], name="patient_mrn_unique_in_org")
+            models.UniqueConstraint(
+                fields=["organization", "mrn"], name="patient_mrn_unique_in_org"
+            )
         ]
         indexes = [models.Index(fields=["organization", "last_name", "first_name"])]
         ordering = ["last_name", "first_name"]
@@ -99,7 +101,9 @@ class UnavailableWindow(TenantModel):
         SATURDAY = 5, "Saturday"
         SUNDAY = 6, "Sunday"
 
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="unavailable_windows")
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="unavailable_windows"
+    )
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
     start_time = models.TimeField()
     end_time = models.TimeField()
@@ -109,9 +113,14 @@ class UnavailableWindow(TenantModel):
     class Meta:
         ordering = ["weekday", "start_time"]
         constraints = [
-            models.CheckConstraint(condition=Q(end_time__gt=F("start_time")), name="window_end_after_start"),
-            models.CheckConstraint(condition=Q(weekday__gte=0) & Q(weekday__lte=6), name="window_weekday_0_6"),
+            models.CheckConstraint(
+                condition=Q(end_time__gt=F("start_time")), name="window_end_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0) & Q(weekday__lte=6), name="window_weekday_0_6"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_weekday_display()} {self.start_time:%H:%M}-{self.end_time:%H:%M} {self.kind}"
+        hours = f"{self.start_time:%H:%M}-{self.end_time:%H:%M}"
+        return f"{self.get_weekday_display()} {hours} {self.kind}"

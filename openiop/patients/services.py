@@ -17,10 +17,19 @@ from openiop.patients.models import Guardian, Patient, UnavailableWindow
 
 CAT = AuditEvent.Category.DEMOGRAPHICS
 PATIENT_FIELDS = (
-    "first_name", "last_name", "preferred_name", "date_of_birth", "sex", "phone", "email",
-    "address", "preferred_language", "emergency_contact_name", "emergency_contact_phone",
+    "first_name",
+    "last_name",
+    "preferred_name",
+    "date_of_birth",
+    "sex",
+    "phone",
+    "email",
+    "address",
+    "preferred_language",
+    "emergency_contact_name",
+    "emergency_contact_phone",
     "emergency_contact_relationship",
-)  # fmt: skip
+)
 
 
 def _next_mrn(organization: Organization) -> str:
@@ -63,9 +72,13 @@ def patient_create(
     patient.full_clean(exclude=["organization", "created_by", "updated_by"])
     patient.save()
     audit_log(
-        actor=actor, action="openiop.patients.patient.create", category=CAT,
-        obj=patient, patient=patient, request=request,
-    )  # fmt: skip
+        actor=actor,
+        action="openiop.patients.patient.create",
+        category=CAT,
+        obj=patient,
+        patient=patient,
+        request=request,
+    )
     return patient
 
 
@@ -85,9 +98,14 @@ def patient_update(
     patient.updated_by = actor if getattr(actor, "pk", None) else None
     patient.save()
     audit_log(
-        actor=actor, action="openiop.patients.patient.update", category=CAT,
-        obj=patient, patient=patient, request=request, detail={"fields": changed},
-    )  # fmt: skip
+        actor=actor,
+        action="openiop.patients.patient.update",
+        category=CAT,
+        obj=patient,
+        patient=patient,
+        request=request,
+        detail={"fields": changed},
+    )
     return patient
 
 
@@ -104,17 +122,26 @@ def unavailable_window_add(
     request: HttpRequest | None = None,
 ) -> UnavailableWindow:
     window = UnavailableWindow(
-        organization_id=patient.organization_id, patient=patient, weekday=weekday,
-        start_time=start_time, end_time=end_time, kind=kind, note=note,
-    )  # fmt: skip
+        organization_id=patient.organization_id,
+        patient=patient,
+        weekday=weekday,
+        start_time=start_time,
+        end_time=end_time,
+        kind=kind,
+        note=note,
+    )
     if start_time and end_time and end_time <= start_time:
         raise ValidationError({"end_time": "End time must be after the start time."})
     window.full_clean(exclude=["organization", "patient", "created_by", "updated_by"])
     window.save()
     audit_log(
-        actor=actor, action="openiop.patients.unavailable_window.create", category=CAT,
-        obj=window, patient=patient, request=request,
-    )  # fmt: skip
+        actor=actor,
+        action="openiop.patients.unavailable_window.create",
+        category=CAT,
+        obj=window,
+        patient=patient,
+        request=request,
+    )
     return window
 
 
@@ -130,13 +157,21 @@ def guardian_add(
     request: HttpRequest | None = None,
 ) -> Guardian:
     guardian = Guardian(
-        organization_id=patient.organization_id, patient=patient, name=name,
-        relationship=relationship, phone=phone, email=email,
-    )  # fmt: skip
+        organization_id=patient.organization_id,
+        patient=patient,
+        name=name,
+        relationship=relationship,
+        phone=phone,
+        email=email,
+    )
     guardian.full_clean(exclude=["organization", "patient", "created_by", "updated_by"])
     guardian.save()
     audit_log(
-        actor=actor, action="openiop.patients.guardian.create", category=CAT,
-        obj=guardian, patient=patient, request=request,
-    )  # fmt: skip
+        actor=actor,
+        action="openiop.patients.guardian.create",
+        category=CAT,
+        obj=guardian,
+        patient=patient,
+        request=request,
+    )
     return guardian

@@ -20,7 +20,9 @@ class SessionKind(models.TextChoices):
 class SessionSeries(TenantModel):
     """A recurring group, e.g. "Mon/Wed/Thu 18:00-21:00", that creates sessions for a date range."""
 
-    program = models.ForeignKey("organizations.Program", on_delete=models.PROTECT, related_name="series")
+    program = models.ForeignKey(
+        "organizations.Program", on_delete=models.PROTECT, related_name="series"
+    )
     kind = models.CharField(max_length=12, choices=SessionKind.choices, default=SessionKind.GROUP)
     title = models.CharField(max_length=200)
     weekdays = models.CharField(max_length=20, help_text="Comma-separated weekdays, 0=Monday")
@@ -36,8 +38,12 @@ class SessionSeries(TenantModel):
     class Meta:
         verbose_name_plural = "session series"
         constraints = [
-            models.CheckConstraint(condition=Q(end_date__gte=F("start_date")), name="series_end_not_before_start"),
-            models.CheckConstraint(condition=Q(duration_minutes__gte=1), name="series_duration_positive"),
+            models.CheckConstraint(
+                condition=Q(end_date__gte=F("start_date")), name="series_end_not_before_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__gte=1), name="series_duration_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -64,7 +70,9 @@ class Session(TenantModel):
         HELD = "held", "Held"
         CANCELLED = "cancelled", "Cancelled"
 
-    program = models.ForeignKey("organizations.Program", on_delete=models.PROTECT, related_name="sessions")
+    program = models.ForeignKey(
+        "organizations.Program", on_delete=models.PROTECT, related_name="sessions"
+    )
     series = models.ForeignKey(
         SessionSeries, null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions"
     )
@@ -74,7 +82,9 @@ class Session(TenantModel):
     ends_at = models.DateTimeField()
     room = models.ForeignKey("organizations.Room", null=True, blank=True, on_delete=models.PROTECT)
     is_virtual = models.BooleanField(default=False)
-    facilitators = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="facilitated_sessions")
+    facilitators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="facilitated_sessions"
+    )
     capacity = models.PositiveSmallIntegerField(default=12)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
     cancel_reason = models.CharField(max_length=200, blank=True)
@@ -84,10 +94,13 @@ class Session(TenantModel):
     class Meta:
         ordering = ["starts_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="session_end_after_start"),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="session_end_after_start"
+            ),
             models.CheckConstraint(condition=Q(capacity__gte=1), name="session_capacity_positive"),
             models.CheckConstraint(
-                condition=Q(room__isnull=True) | Q(is_virtual=False), name="session_virtual_has_no_room"
+                condition=Q(room__isnull=True) | Q(is_virtual=False),
+                name="session_virtual_has_no_room",
             ),
         ]
         indexes = [models.Index(fields=["organization", "starts_at"])]

@@ -66,9 +66,10 @@ def _validate(
             errors["capacity"] = f"{room} holds {room.capacity}; capacity cannot be {capacity}."
         elif "ends_at" not in errors:
             clash = (
-                Session.objects.for_org(program.organization).not_cancelled()
+                Session.objects.for_org(program.organization)
+                .not_cancelled()
                 .filter(room=room, starts_at__lt=ends_at, ends_at__gt=starts_at)
-            )  # fmt: skip
+            )
             if exclude_series is not None:
                 clash = clash.exclude(series=exclude_series)
             first = clash.first()
@@ -99,16 +100,35 @@ def session_create(
     capacity = program.group_size_cap if capacity is None else capacity
     if kind not in SessionKind.values:
         raise ValidationError({"kind": f"Unknown session kind {kind!r}."})
-    _validate(program=program, starts_at=starts_at, ends_at=ends_at, room=room,
-              is_virtual=is_virtual, capacity=capacity, facilitators=facilitators)  # fmt: skip
+    _validate(
+        program=program,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        room=room,
+        is_virtual=is_virtual,
+        capacity=capacity,
+        facilitators=facilitators,
+    )
     session = Session.objects.create(
-        organization_id=program.organization_id, program=program, kind=kind, title=title,
-        starts_at=starts_at, ends_at=ends_at, room=room, is_virtual=is_virtual,
-        capacity=capacity, created_by=_user(actor),
-    )  # fmt: skip
+        organization_id=program.organization_id,
+        program=program,
+        kind=kind,
+        title=title,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        room=room,
+        is_virtual=is_virtual,
+        capacity=capacity,
+        created_by=_user(actor),
+    )
     session.facilitators.set(facilitators)
-    audit_log(actor=actor, action="openiop.scheduling.session.create", category=CAT, obj=session,
-              request=request)  # fmt: skip
+    audit_log(
+        actor=actor,
+        action="openiop.scheduling.session.create",
+        category=CAT,
+        obj=session,
+        request=request,
+    )
     return session
 
 
@@ -147,11 +167,20 @@ def series_create(
     if errors:
         raise ValidationError(errors)
     series = SessionSeries.objects.create(
-        organization_id=program.organization_id, program=program, kind=kind, title=title,
-        weekdays=",".join(str(d) for d in days), start_time=start_time,
-        duration_minutes=duration_minutes, room=room, is_virtual=is_virtual, capacity=capacity,
-        start_date=start_date, end_date=end_date, created_by=_user(actor),
-    )  # fmt: skip
+        organization_id=program.organization_id,
+        program=program,
+        kind=kind,
+        title=title,
+        weekdays=",".join(str(d) for d in days),
+        start_time=start_time,
+        duration_minutes=duration_minutes,
+        room=room,
+        is_virtual=is_virtual,
+        capacity=capacity,
+        start_date=start_date,
+        end_date=end_date,
+        created_by=_user(actor),
+    )
     series.facilitators.set(facilitators)
     tz = program.site.tz
     day = start_date
@@ -160,21 +189,42 @@ def series_create(
         if day.weekday() in days:
             starts_at = local_datetime(day, start_time, tz)
             ends_at = starts_at + dt.timedelta(minutes=duration_minutes)
-            _validate(program=program, starts_at=starts_at, ends_at=ends_at, room=room,
-                      is_virtual=is_virtual, capacity=capacity, facilitators=facilitators,
-                      exclude_series=series)  # fmt: skip
+            _validate(
+                program=program,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                room=room,
+                is_virtual=is_virtual,
+                capacity=capacity,
+                facilitators=facilitators,
+                exclude_series=series,
+            )
             session = Session.objects.create(
-                organization_id=program.organization_id, program=program, series=series,
-                kind=kind, title=title, starts_at=starts_at, ends_at=ends_at, room=room,
-                is_virtual=is_virtual, capacity=capacity, created_by=_user(actor),
-            )  # fmt: skip
+                organization_id=program.organization_id,
+                program=program,
+                series=series,
+                kind=kind,
+                title=title,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                room=room,
+                is_virtual=is_virtual,
+                capacity=capacity,
+                created_by=_user(actor),
+            )
             session.facilitators.set(facilitators)
             count += 1
         day += dt.timedelta(days=1)
     if count == 0:
         raise ValidationError({"weekdays": "No session falls on those weekdays in that range."})
-    audit_log(actor=actor, action="openiop.scheduling.series.create", category=CAT, obj=series,
-              request=request, detail={"sessions": count})  # fmt: skip
+    audit_log(
+        actor=actor,
+        action="openiop.scheduling.series.create",
+        category=CAT,
+        obj=series,
+        request=request,
+        detail={"sessions": count},
+    )
     return series
 
 
@@ -192,8 +242,14 @@ def session_cancel(
     session.cancel_reason = reason
     session.updated_by = _user(actor)
     session.save(update_fields=["status", "cancel_reason", "updated_by", "updated_at"])
-    audit_log(actor=actor, action="openiop.scheduling.session.cancel", category=CAT, obj=session,
-              request=request, detail={"reason": reason})  # fmt: skip
+    audit_log(
+        actor=actor,
+        action="openiop.scheduling.session.cancel",
+        category=CAT,
+        obj=session,
+        request=request,
+        detail={"reason": reason},
+    )
     return session
 
 
@@ -201,9 +257,12 @@ def _book(session: Session, episode: Episode, actor: Any) -> AttendanceRecord | 
     if session.attendance.filter(patient_id=episode.patient_id).exists():
         return None
     return AttendanceRecord.objects.create(
-        organization_id=session.organization_id, session=session, patient_id=episode.patient_id,
-        episode=episode, created_by=_user(actor),
-    )  # fmt: skip
+        organization_id=session.organization_id,
+        session=session,
+        patient_id=episode.patient_id,
+        episode=episode,
+        created_by=_user(actor),
+    )
 
 
 def _check_bookable(session: Session, episode: Episode) -> None:
@@ -233,8 +292,14 @@ def session_book(
         raise ValidationError({"session": f"The session is full ({session.capacity})."})
     record = _book(session, episode, actor)
     assert record is not None
-    audit_log(actor=actor, action="openiop.scheduling.booking.create", category=CAT, obj=record,
-              patient=episode.patient, request=request)  # fmt: skip
+    audit_log(
+        actor=actor,
+        action="openiop.scheduling.booking.create",
+        category=CAT,
+        obj=record,
+        patient=episode.patient,
+        request=request,
+    )
     return record
 
 
@@ -261,7 +326,13 @@ def series_enroll(
             continue
         if _book(session, episode, actor) is not None:
             booked += 1
-    audit_log(actor=actor, action="openiop.scheduling.booking.enroll", category=CAT, obj=series,
-              patient=episode.patient, request=request,
-              detail={"booked": booked, "full": full})  # fmt: skip
+    audit_log(
+        actor=actor,
+        action="openiop.scheduling.booking.enroll",
+        category=CAT,
+        obj=series,
+        patient=episode.patient,
+        request=request,
+        detail={"booked": booked, "full": full},
+    )
     return booked

@@ -11,8 +11,13 @@ from openiop.core.models import AuditEvent
 
 def _log(n: int, org=None) -> list[AuditEvent]:
     return [
-        audit_log(actor=None, action="openiop.test.thing.read", category="administrative",
-                  organization=org, detail={"n": i})  # fmt: skip
+        audit_log(
+            actor=None,
+            action="openiop.test.thing.read",
+            category="administrative",
+            organization=org,
+            detail={"n": i},
+        )
         for i in range(n)
     ]
 
@@ -52,7 +57,10 @@ def test_orm_cannot_update_or_delete_audit_rows():
 def test_raw_sql_cannot_change_audit_rows():
     event = _log(1)[0]
     table = AuditEvent._meta.db_table
-    for sql in (f"UPDATE {table} SET action = 'x' WHERE id = %s", f"DELETE FROM {table} WHERE id = %s"):
+    for sql in (
+        f"UPDATE {table} SET action = 'x' WHERE id = %s",
+        f"DELETE FROM {table} WHERE id = %s",
+    ):
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, [event.pk])
     assert AuditEvent.objects.get(pk=event.pk).action == "openiop.test.thing.read"
@@ -68,6 +76,8 @@ def test_verify_command_reports_an_intact_chain(capsys):
 def _disable_audit_triggers(cursor) -> None:
     """What an attacker with database access would do first (the test transaction undoes it)."""
     if connection.vendor == "postgresql":
+        # Deferred foreign-key checks from the rows just inserted must run before ALTER TABLE.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute("ALTER TABLE core_auditevent DISABLE TRIGGER USER")
     else:
         cursor.execute("DROP TRIGGER core_auditevent_no_update")

@@ -20,6 +20,7 @@ class Command(BaseCommand):
         if not report.ok:
             where = f" at row {report.first_bad_id}" if report.first_bad_id else ""
             raise CommandError(
-                f"audit chain BROKEN{where}: {report.problem} ({report.checked} rows verified before it)"
+                f"audit chain BROKEN{where}: {report.problem} "
+                f"({report.checked} rows verified before it)"
             )
         self.stdout.write(self.style.SUCCESS(f"audit chain intact: {report.checked} rows verified"))
