@@ -36,6 +36,11 @@ Rules, and why they are what they are:
   the number of enrolled days, rounded up (ceil(540 * 4 / 7) = 309 minutes for 4 of 7 days), so a
   patient admitted on Thursday is neither exempt nor held to a full week's hours; the day minimum
   is likewise rounded up but never exceeds the enrolled days. The weekly maximum is not pro-rated.
+* **Sessions the program cancels are credited.** A booked session that the program cancelled
+  (a holiday, a sick facilitator) lowers that week's minimum by its scheduled minutes, and a day
+  whose every booked session was cancelled lowers the day minimum by one: the patient could not
+  have attended, so the closure must not turn their week "below". The reason says so. Set
+  ``WeeklyRule.credit_cancelled=False`` for a payer that does not allow it.
 * **Holds exempt the week.** An episode on hold for any day of the week, or not enrolled on any
   day of it, is EXEMPT: the program suspended the requirement, so neither "below" nor "at risk" is
   meaningful. A week whose (pro-rated) minimum is 0 minutes is EXEMPT as well.
@@ -140,6 +145,7 @@ class WeeklyRule:
     min_minutes: int
     max_minutes: int | None
     min_days: int
+    credit_cancelled: bool = True
 
     def __post_init__(self) -> None:
         if self.min_minutes < 0:
@@ -253,6 +259,8 @@ def _plural(n: int, word: str) -> str:
 @dataclass
 class _Tally:
     minutes_attended: int = 0
+    minutes_cancelled: int = 0
+    days_cancelled: set[date] = field(default_factory=set)
     minutes_remaining: int = 0
     sessions_remaining: int = 0
     unrecorded_past: int = 0
@@ -303,7 +311,11 @@ class WeeklyHours:
         first, last = self._days[0], self._days[-1]
         for occ in occurrences:
             day = occ.start.astimezone(self.zone).date()
-            if not first <= day <= last or occ.cancelled:
+            if not first <= day <= last:
+                continue
+            if occ.cancelled:
+                tally.minutes_cancelled += occ.scheduled_minutes
+                tally.days_cancelled.add(day)
                 continue
             if occ.attended_minutes is not None:
                 tally.minutes_attended += occ.attended_minutes
@@ -339,12 +351,20 @@ class WeeklyHours:
             required_days = min(_ceil_div(rule.min_days * active_days, 7), active_days)
         else:
             required_minutes, required_days = rule.min_minutes, rule.min_days
+        credited = 0
+        if rule.credit_cancelled and tally.minutes_cancelled:
+            lost_days = tally.days_cancelled - tally.days_attended - tally.days_remaining
+            credited = min(tally.minutes_cancelled, required_minutes)
+            required_minutes -= credited
+            required_days = max(0, required_days - len(lost_days))
 
         exempt_reason = None
         if active_days == 0:
             exempt_reason = "not enrolled this week"
         elif on_hold:
             exempt_reason = "on hold this week"
+        elif required_minutes == 0 and credited:
+            exempt_reason = "the program cancelled this week's sessions"
         elif required_minutes == 0:
             exempt_reason = "no weekly minimum applies this week"
 
@@ -366,6 +386,8 @@ class WeeklyHours:
             )
             if prorated:
                 reason += " (pro-rated for a partial week)"
+            if credited:
+                reason += f"; {_hours_down(credited)} credited for cancelled sessions"
             if status is not Status.MET and tally.unrecorded_past:
                 past = _plural(tally.unrecorded_past, "past session")
                 reason += f"; {past} not yet recorded"

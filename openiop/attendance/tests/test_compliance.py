@@ -165,10 +165,35 @@ def test_cancelled_sessions_count_neither_as_attended_nor_remaining() -> None:
         session(WED, 9, attended=180, cancelled=True),
         session(FRI, 9, cancelled=True),
     )
-    r = compute(ep, at(TUE, 12))
+    no_credit = WeeklyRule(min_minutes=540, max_minutes=1140, min_days=3, credit_cancelled=False)
+    r = compute(ep, at(TUE, 12), rule=no_credit)
     assert (r.minutes_attended, r.days_attended) == (180, 1)
     assert (r.minutes_remaining, r.days_possible) == (0, 1)
     assert r.status is Status.AT_RISK
+
+
+def test_sessions_the_program_cancelled_lower_the_minimum() -> None:
+    # A holiday on Wednesday: 6 h over 2 days is the whole of what the patient could attend.
+    ep = episode(
+        session(MON, 9, attended=180),
+        session(WED, 9, cancelled=True),
+        session(FRI, 9, attended=180),
+    )
+    r = compute(ep, AFTER_WEEK)
+    assert (r.required_minutes, r.required_days) == (360, 2)
+    assert r.status is Status.MET
+    assert "3.0 h credited for cancelled sessions" in r.reason
+    short = compute(
+        episode(session(MON, 9, attended=180), session(WED, 9, cancelled=True)), AFTER_WEEK
+    )
+    assert short.status is Status.BELOW
+
+
+def test_a_week_the_program_closed_is_exempt() -> None:
+    ep = episode(*(session(d, 9, cancelled=True) for d in (MON, WED, FRI)))
+    r = compute(ep, AFTER_WEEK)
+    assert r.status is Status.EXEMPT
+    assert r.reason == "the program cancelled this week's sessions"
 
 
 def test_before_the_week_starts_status_comes_from_the_schedule() -> None:
