@@ -74,7 +74,7 @@ def user_has_perm(user: Any, perm: Perm) -> bool:
 
 
 def matrix_markdown() -> str:
-    """The role x permission table as Markdown; docs/roles.md embeds it (a test keeps them equal)."""
+    """The role x permission table as Markdown; docs/roles.md embeds it (a test keeps it equal)."""
     roles = list(Role)
     lines = [
         "| Permission | " + " | ".join(r.value for r in roles) + " |",

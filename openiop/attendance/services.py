@@ -54,6 +54,18 @@ def _validate(session: Session, entry: AttendanceEntry, now: dt.datetime) -> int
         errors["session"] = "The session was cancelled; attendance cannot be taken."
     if now < session.starts_at - CHECK_IN_OPENS_BEFORE:
         errors["session"] = "The session has not started yet."
+    if entry.checked_in_at and entry.checked_out_at and entry.checked_out_at <= entry.checked_in_at:
+        errors["checked_out_at"] = "Check-out must be after check-in."
+    for name, value in (
+        ("checked_in_at", entry.checked_in_at),
+        ("checked_out_at", entry.checked_out_at),
+    ):
+        if value is not None and not (
+            session.starts_at - dt.timedelta(hours=2)
+            <= value
+            <= session.ends_at + dt.timedelta(hours=2)
+        ):
+            errors[name] = "The time must be on the day of the session, near its start and end."
     if entry.status in (ST.ABSENT, ST.EXCUSED) and entry.minutes_attended not in (None, 0):
         errors["minutes_attended"] = "An absent patient attended 0 minutes."
     if errors:

@@ -58,6 +58,18 @@ def _change(
                 f"cannot become {S(to_status).label.lower()}."
             }
         )
+    if episode.admitted_on and effective_on < episode.admitted_on and to_status != S.ADMITTED:
+        raise ValidationError({"effective_on": "The date cannot be before the admission."})
+    last = episode.status_changes.order_by("-effective_on", "-id").first()
+    if last is not None and effective_on < last.effective_on:
+        raise ValidationError(
+            {
+                "effective_on": f"The last change was on {last.effective_on:%Y-%m-%d}; "
+                "a later change cannot be dated before it."
+            }
+        )
+    if effective_on > episode.program.site.today() and to_status != S.ADMITTED:
+        raise ValidationError({"effective_on": "The date cannot be in the future."})
     version = episode.version if expected_version is None else expected_version
     episode.status = to_status
     episode.updated_by = _user(actor)
@@ -145,7 +157,7 @@ def episode_create(
     request: HttpRequest | None = None,
 ) -> Episode:
     """Open an episode: waitlisted when ``admitted_on`` is None, otherwise admitted that day."""
-    today = timezone.localdate()
+    today = program.site.today()
     _check_program_fits(patient, program, admitted_on or today)
     if (
         primary_counselor is not None
@@ -257,6 +269,8 @@ def episode_hold(
 def episode_resume(
     *, actor: Any, episode: Episode, effective_on: dt.date, request: HttpRequest | None = None
 ) -> Episode:
+    if episode.status != S.ON_HOLD:
+        raise ValidationError({"status": "Only an episode on hold can be resumed."})
     return _change(
         actor=actor,
         episode=episode,
@@ -295,7 +309,7 @@ def episode_discharge(
         raise ValidationError({"reason": "Choose a discharge reason (TEDS codes 1-7)."})
     if episode.admitted_on and discharged_on < episode.admitted_on:
         raise ValidationError({"discharged_on": "Discharge cannot be before admission."})
-    if discharged_on > timezone.localdate() + dt.timedelta(days=1):
+    if discharged_on > episode.program.site.today():
         raise ValidationError({"discharged_on": "Discharge cannot be recorded for a future date."})
     episode.discharged_on = discharged_on
     episode.discharge_reason = reason
@@ -344,6 +358,8 @@ def episode_transfer(
         raise ValidationError({"to_program": "Choose a different program."})
     if to_program.organization_id != episode.organization_id:
         raise ValidationError({"to_program": "Unknown program."})
+    if not to_program.is_active:
+        raise ValidationError({"to_program": f"{to_program} is not accepting patients."})
     if episode.status not in (S.ADMITTED, S.ACTIVE, S.ON_HOLD):
         raise ValidationError({"status": "Only an admitted or active episode can be transferred."})
     patient = episode.patient

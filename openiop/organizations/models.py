@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from openiop.core.models import BaseModel, TenantModel
 
@@ -51,6 +53,11 @@ class Site(TenantModel):
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+    def today(self) -> dt.date:
+        """Today's date where the site is (not in UTC: at 8 pm in New York it is already
+        tomorrow in UTC)."""
+        return timezone.localdate(timezone=self.tz)
 
 
 class Room(TenantModel):

@@ -64,6 +64,15 @@ class Patient(TenantModel):
         first = self.preferred_name or self.first_name
         return f"{first} {self.last_name}"
 
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+        from django.utils import timezone
+
+        if self.date_of_birth and self.date_of_birth > timezone.localdate():
+            raise ValidationError({"date_of_birth": "Date of birth cannot be in the future."})
+        if self.date_of_birth and self.date_of_birth.year < 1900:
+            raise ValidationError({"date_of_birth": "Date of birth must be after 1900."})
+
     def age_on(self, day: dt.date) -> int:
         dob = self.date_of_birth
         return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))

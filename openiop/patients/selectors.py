@@ -12,7 +12,7 @@ from openiop.patients.models import Patient, PatientQuerySet
 
 def patient_list(*, user: Any, search: str = "") -> PatientQuerySet:
     require_perm(user, Perm.PATIENT_VIEW)
-    open_episodes = Episode.objects.open().select_related("program")
+    open_episodes = Episode.objects.open().select_related("program", "primary_counselor")
     return (
         Patient.objects.for_org(user.organization)
         .search(search)

@@ -6,9 +6,8 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
-from django.utils import timezone
 
 from openiop.core.audit import audit_log
 from openiop.core.models import AuditEvent
@@ -67,10 +66,18 @@ def patient_create(
         created_by=actor if getattr(actor, "pk", None) else None,
         **fields,
     )
-    if date_of_birth and date_of_birth > timezone.localdate():
-        raise ValidationError({"date_of_birth": "Date of birth cannot be in the future."})
-    patient.full_clean(exclude=["organization", "created_by", "updated_by"])
-    patient.save()
+    patient.full_clean(exclude=["organization", "created_by", "updated_by", "mrn"])
+    for attempt in range(5):
+        try:
+            # A savepoint per try: two intake coordinators registering at once may draw the same
+            # next MRN; the loser takes the following number instead of failing.
+            with transaction.atomic():
+                patient.save()
+            break
+        except IntegrityError:
+            if mrn or attempt == 4:
+                raise ValidationError({"mrn": f"MRN {patient.mrn} is already in use"}) from None
+            patient.mrn = _next_mrn(organization)
     audit_log(
         actor=actor,
         action="openiop.patients.patient.create",

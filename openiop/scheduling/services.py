@@ -109,7 +109,7 @@ def session_create(
         capacity=capacity,
         facilitators=facilitators,
     )
-    session = Session.objects.create(
+    session = Session(
         organization_id=program.organization_id,
         program=program,
         kind=kind,
@@ -121,6 +121,8 @@ def session_create(
         capacity=capacity,
         created_by=_user(actor),
     )
+    session.full_clean(exclude=["organization", "program", "room", "created_by", "updated_by"])
+    session.save()
     session.facilitators.set(facilitators)
     audit_log(
         actor=actor,
@@ -283,7 +285,11 @@ def _check_bookable(session: Session, episode: Episode) -> None:
 def session_book(
     *, actor: Any, session: Session, episode: Episode, request: HttpRequest | None = None
 ) -> AttendanceRecord:
-    """Put a patient on a session's roster (an EXPECTED attendance row). Idempotent."""
+    """Put a patient on a session's roster (an EXPECTED attendance row). Idempotent.
+
+    The session row is locked first so two coordinators booking the last seat at once cannot
+    both get it (PostgreSQL; SQLite's IMMEDIATE transactions already serialize writers)."""
+    session = Session.objects.select_for_update().get(pk=session.pk)
     _check_bookable(session, episode)
     existing = session.attendance.filter(patient_id=episode.patient_id).first()
     if existing is not None:

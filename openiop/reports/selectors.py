@@ -1,0 +1,162 @@
+"""Read-only selectors for report pages. They load rows in a fixed number of queries per program
+(never per patient) and hand plain dataclasses to the views."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch, Q
+
+from openiop.accounts.permissions import Perm
+from openiop.attendance.compliance import Status, week_start_for
+from openiop.attendance.models import AttendanceRecord
+from openiop.attendance.selectors import compliance_for_program_week
+from openiop.core.access import require_perm
+from openiop.organizations.models import Program, Site
+from openiop.patients.models import Patient
+from openiop.reports.charts_hours import hours
+from openiop.scheduling.models import Session
+
+AT_RISK_STATUSES = (Status.AT_RISK, Status.BELOW)
+# Order of the stacked bar segments and of the summary columns.
+STATUS_ORDER = (Status.MET, Status.ON_TRACK, Status.AT_RISK, Status.BELOW, Status.EXEMPT)
+
+
+@dataclass(frozen=True)
+class SessionToday:
+    session: Session
+    facilitators: list[Any]
+    booked: int
+    recorded: int
+
+
+@dataclass(frozen=True)
+class ExpectedPatient:
+    patient: Patient
+    session: Session
+    record: AttendanceRecord
+
+
+@dataclass(frozen=True)
+class AtRisk:
+    program: Program
+    episode: Any
+    result: Any  # attendance.compliance.WeekResult
+
+    @property
+    def patient(self) -> Patient:
+        return self.episode.patient  # type: ignore[no-any-return]
+
+    @property
+    def hours_attended(self) -> str:
+        return hours(self.result.minutes_attended)
+
+    @property
+    def hours_required(self) -> str:
+        return hours(self.result.required_minutes)
+
+
+@dataclass(frozen=True)
+class ProgramSummary:
+    program: Program
+    week_start: dt.date
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    now: dt.datetime
+    sessions: list[SessionToday] = field(default_factory=list)
+    expected: list[ExpectedPatient] = field(default_factory=list)
+    at_risk: list[AtRisk] = field(default_factory=list)
+    programs: list[ProgramSummary] = field(default_factory=list)
+
+    @property
+    def patients_shown(self) -> list[Patient]:
+        """Every patient named on the page, for the audit row."""
+        seen: dict[int, Patient] = {}
+        for row in self.expected:
+            seen[row.patient.pk] = row.patient
+        for row in self.at_risk:
+            seen[row.patient.pk] = row.patient
+        return list(seen.values())
+
+
+def _today_filter(sites: list[Site], now: dt.datetime) -> Q:
+    """Sessions starting on each site's own local 'today' (sites may be in different zones)."""
+    query = Q(pk__in=[])
+    for site in sites:
+        day = now.astimezone(site.tz).date()
+        start = dt.datetime.combine(day, dt.time(0), tzinfo=site.tz)
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=site.tz)
+        query |= Q(program__site=site, starts_at__gte=start, starts_at__lt=end)
+    return query
+
+
+def _sessions_today(organization_id: int, sites: list[Site], now: dt.datetime) -> list[Session]:
+    roster = AttendanceRecord.objects.select_related("patient").order_by(
+        "patient__last_name", "patient__first_name"
+    )
+    return list(
+        Session.objects.for_org(organization_id)
+        .filter(_today_filter(sites, now))
+        .select_related("program", "program__site", "room")
+        .prefetch_related("facilitators", Prefetch("attendance", queryset=roster))
+        .order_by("starts_at")
+    )
+
+
+def dashboard_for(user: Any, now: dt.datetime) -> Dashboard:
+    """The "Today" page for the user's organization as of ``now`` (an aware instant).
+
+    Queries: sites, today's sessions (+ facilitators, rosters), active programs, and then a fixed
+    three per program for weekly hours, so the count grows with programs, not patients.
+    """
+    require_perm(user, Perm.SESSION_VIEW)
+    require_perm(user, Perm.COMPLIANCE_VIEW)
+    org_id = user.organization_id
+    sites = list(Site.objects.for_org(org_id).order_by("name"))
+    sessions = _sessions_today(org_id, sites, now)
+
+    today: list[SessionToday] = []
+    expected: list[ExpectedPatient] = []
+    for session in sessions:
+        records = list(session.attendance.all())
+        today.append(
+            SessionToday(
+                session=session,
+                facilitators=list(session.facilitators.all()),
+                booked=len(records),
+                recorded=sum(1 for r in records if r.is_recorded),
+            )
+        )
+        if session.status != Session.Status.CANCELLED:
+            expected.extend(ExpectedPatient(r.patient, session, r) for r in records)
+    expected.sort(key=lambda e: (e.session.starts_at, e.patient.last_name, e.patient.first_name))
+
+    at_risk: list[AtRisk] = []
+    summaries: list[ProgramSummary] = []
+    programs = Program.objects.for_org(org_id).filter(is_active=True).select_related("site")
+    for program in programs.order_by("name"):
+        week = week_start_for(now.astimezone(program.site.tz).date())
+        rows = compliance_for_program_week(program=program, week_start=week, now=now)
+        counts = Counter(str(r.result.status) for r in rows)
+        summaries.append(
+            ProgramSummary(program, week, {str(s): counts.get(str(s), 0) for s in STATUS_ORDER})
+        )
+        at_risk.extend(
+            AtRisk(program, r.episode, r.result)
+            for r in rows
+            if r.result.status in AT_RISK_STATUSES
+        )
+    at_risk.sort(key=lambda r: (r.patient.last_name, r.patient.first_name, r.program.name))
+    return Dashboard(
+        now=now, sessions=today, expected=expected, at_risk=at_risk, programs=summaries
+    )

@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from openiop.api import api
+
+urlpatterns = [
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("patients/", include("openiop.patients.urls")),
+    path("programs/", include("openiop.organizations.urls")),
+    path("sessions/", include("openiop.scheduling.urls")),
+    path("episodes/", include("openiop.enrollment.urls")),
+    path("", include("openiop.reports.urls")),
+]
