@@ -9,32 +9,23 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from ninja import Query, Router
 
 from openiop.accounts.permissions import Perm
 from openiop.core.access import require_perm
 from openiop.core.api_auth import paginate, ref, responses
-from openiop.enrollment.models import Episode
 from openiop.organizations.models import Program
 from openiop.organizations.schemas import ProgramOut, ProgramPage
+from openiop.organizations.selectors import census, program_list
 
 router = Router()
-S = Episode.Status
-CENSUS = (S.WAITLISTED, S.ADMITTED, S.ACTIVE, S.ON_HOLD)
 
 
 def programs_for(user: Any) -> QuerySet[Program]:
     """The user's organization's programs, with census counts, in one query."""
-    require_perm(user, Perm.PROGRAM_VIEW)
-    counts = {str(s): Count("episodes", filter=Q(episodes__status=s)) for s in CENSUS}
-    return (
-        Program.objects.for_org(user.organization)
-        .select_related("site")
-        .annotate(**{f"n_{key}": value for key, value in counts.items()})
-        .order_by("name")
-    )
+    return program_list(user=user).order_by("name")
 
 
 def program_for(user: Any, public_id: Any, perm: Perm = Perm.PROGRAM_VIEW) -> Program:
@@ -70,7 +61,7 @@ def program_out(program: Program) -> dict[str, Any]:
         "typical_length_weeks": program.typical_length_weeks,
         "group_size_cap": program.group_size_cap,
         "is_active": program.is_active,
-        "census": {str(s): getattr(program, f"n_{s}") for s in CENSUS},
+        "census": census(program),
     }
 
 
