@@ -21,7 +21,7 @@ from ninja import Query, Router
 from openiop.accounts.permissions import Perm
 from openiop.attendance.schemas import AttendanceIn, AttendanceOut, ComplianceOut
 from openiop.attendance.selectors import compliance_for_program_week
-from openiop.attendance.services import AttendanceEntry, attendance_record
+from openiop.attendance.services import AttendanceEntry, AttendanceError, attendance_record
 from openiop.core.api_auth import Day, ref, responses
 from openiop.core.audit import audit_log_many
 from openiop.core.models import AuditEvent
@@ -30,16 +30,6 @@ from openiop.patients.models import Patient
 from openiop.scheduling.api import roster_row, session_for
 
 router = Router()
-
-
-def _entry_field(message: str, key: str, names: list[str]) -> str:
-    """Which entry a service message is about: it prefixes messages with the patient's name."""
-    if len(names) == 1:
-        return f"entries.0.{key}"
-    for index, name in enumerate(names):
-        if message.startswith(f"{name}: "):
-            return f"entries.{index}.{key}"
-    return key
 
 
 @router.post(
@@ -79,12 +69,11 @@ def record_attendance(
     ]
     try:
         results = attendance_record(actor=user, session=session, entries=entries, request=request)
-    except ValidationError as exc:
-        names = [str(e.patient) for e in entries]
-        fields: dict[str, list[str]] = {}
-        for key, messages in exc.message_dict.items():
-            for message in messages:
-                fields.setdefault(_entry_field(message, key, names), []).append(message)
+    except AttendanceError as exc:
+        fields = {
+            (k if k == "session" else f"entries.{exc.entry_index}.{k}"): v
+            for k, v in exc.entry_errors.items()
+        }
         raise ValidationError(fields) from None
     tz = session.tz
     by_pk = {p.pk: p for p in patients.values()}

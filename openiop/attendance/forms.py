@@ -13,7 +13,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from openiop.attendance.models import AttendanceRecord
-from openiop.attendance.services import AttendanceEntry
+from openiop.attendance.services import AttendanceEntry, AttendanceError
 from openiop.scheduling.models import Session
 from openiop.scheduling.services import local_datetime
 
@@ -114,24 +114,17 @@ class BaseRosterFormSet(forms.BaseFormSet):
     def add_service_errors(
         self, exc: ValidationError, entries: list[tuple[forms.Form, Any]]
     ) -> None:
-        """Put each service message on the row (and field) it names; the service prefixes
-        messages with the patient's name when it records several patients at once."""
-        items = (
-            list(exc.message_dict.items()) if hasattr(exc, "error_dict") else [("", exc.messages)]
-        )
-        by_name = {str(entry.patient): form for form, entry in entries}
-        for key, messages in items:
+        """Put each service message on the row (and field) it belongs to."""
+        if not isinstance(exc, AttendanceError):
+            self.non_form_errors().extend(exc.messages)
+            return
+        form = entries[exc.entry_index][0]
+        for key, messages in exc.entry_errors.items():
             for message in messages:
-                form = entries[0][0] if len(entries) == 1 else None
-                text = message
-                for name, row in by_name.items():
-                    if message.startswith(f"{name}: "):
-                        form, text = row, message[len(name) + 2 :]
-                        break
-                if form is not None and key != "session":
-                    form.add_error(FIELD_MAP.get(key), text)
+                if key == "session":
+                    self.non_form_errors().append(message)
                 else:
-                    self.non_form_errors().append(text)
+                    form.add_error(FIELD_MAP.get(key), message)
 
 
 def row_initial(session: Session, record: AttendanceRecord) -> dict[str, Any]:

@@ -26,6 +26,18 @@ ATTENDED = AttendanceRecord.ATTENDED
 CHECK_IN_OPENS_BEFORE = dt.timedelta(minutes=30)
 
 
+class AttendanceError(ValidationError):
+    """A refused entry of a group check-in. ``entry_index`` says which entry (in the order given)
+    and ``entry_errors`` holds its messages by field, so a form or an API can put each message on
+    the right row; the ordinary messages name the patient for people reading them."""
+
+    def __init__(self, entry_index: int, entry_errors: dict[str, list[str]], label: str) -> None:
+        self.entry_index = entry_index
+        self.entry_errors = entry_errors
+        prefix = f"{label}: " if label else ""
+        super().__init__({k: [prefix + m for m in msgs] for k, msgs in entry_errors.items()})
+
+
 @dataclass(frozen=True)
 class AttendanceEntry:
     patient: Patient
@@ -189,23 +201,17 @@ def attendance_record(
     now = timezone.now()
     seen: set[int] = set()
     results: list[tuple[AttendanceRecord, bool]] = []
-    for entry in entries:
+    for index, entry in enumerate(entries):
+        label = str(entry.patient) if len(entries) > 1 else ""
         if entry.patient.pk in seen:
-            raise ValidationError({"patient": f"{entry.patient} is listed twice."})
+            raise AttendanceError(index, {"patient": ["listed twice"]}, label)
         seen.add(entry.patient.pk)
         try:
             results.append(
                 _record_one(actor=actor, session=session, entry=entry, now=now, request=request)
             )
         except ValidationError as exc:
-            if len(entries) == 1:
-                raise
-            raise ValidationError(
-                {
-                    key: [f"{entry.patient}: {m}" for m in msgs]
-                    for key, msgs in exc.message_dict.items()
-                }
-            ) from None
+            raise AttendanceError(index, exc.message_dict, label) from None
     if (
         any(rec.status in ATTENDED for rec, _ in results)
         and session.status == Session.Status.SCHEDULED

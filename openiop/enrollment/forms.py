@@ -9,9 +9,10 @@ from typing import Any
 from django import forms
 
 from openiop.accounts.models import User
+from openiop.core.forms import ServiceErrorsMixin
 from openiop.enrollment.models import ReferralSource, TedsDischargeReason, TedsSubstance
 from openiop.organizations.models import Program
-from openiop.patients.forms import DATE, ServiceErrorsMixin
+from openiop.patients.forms import DATE
 
 
 def _programs(organization_id: int) -> Any:

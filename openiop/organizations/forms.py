@@ -7,8 +7,8 @@ from typing import Any
 
 from django import forms
 
+from openiop.core.forms import ServiceErrorsMixin
 from openiop.organizations.models import Program
-from openiop.patients.forms import ServiceErrorsMixin
 
 HOURS_IN_WEEK = Decimal(7 * 24)
 

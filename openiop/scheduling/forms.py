@@ -10,9 +10,9 @@ from django import forms
 from django.db.models import QuerySet
 
 from openiop.accounts.models import User
+from openiop.core.forms import ServiceErrorsMixin
 from openiop.enrollment.models import Episode
 from openiop.organizations.models import Program, Room
-from openiop.patients.forms import ServiceErrorsMixin
 from openiop.scheduling.models import SessionKind
 from openiop.scheduling.services import local_datetime
 

@@ -158,6 +158,8 @@ def series_create(
     capacity = program.group_size_cap if capacity is None else capacity
     days = sorted(set(weekdays))
     errors: dict[str, str] = {}
+    if kind not in SessionKind.values:
+        errors["kind"] = f"Unknown session kind {kind!r}."
     if not days or any(d < 0 or d > 6 for d in days):
         errors["weekdays"] = "Choose at least one weekday (0=Monday ... 6=Sunday)."
     if end_date < start_date:

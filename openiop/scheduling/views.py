@@ -8,13 +8,12 @@ shown in each session's site zone, never UTC.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,20 +21,18 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from openiop.accounts.permissions import Perm, user_has_perm
+from openiop.attendance.compliance import week_start_for
 from openiop.attendance.forms import RosterFormSet
-from openiop.attendance.models import AttendanceRecord
 from openiop.core.access import get_for_user_or_404, require_perm
 from openiop.core.audit import audit_log
 from openiop.core.models import AuditEvent
 from openiop.enrollment.models import Episode
 from openiop.organizations.models import Program, Site
-from openiop.scheduling import services
+from openiop.scheduling import selectors, services
 from openiop.scheduling.forms import BookForm, CancelForm, SeriesForm, SessionForm, WeekForm
 from openiop.scheduling.models import Session
 
 CAT = AuditEvent.Category.SCHEDULE
-# Widest UTC offsets on Earth: a window that surely contains every site's local week.
-_EAST, _WEST = dt.timedelta(hours=14), dt.timedelta(hours=12)
 
 
 def sessions_qs() -> QuerySet[Session]:
@@ -47,33 +44,6 @@ def _org_zone(user: Any, program: Program | None) -> Any:
         return program.site.tz
     site = Site.objects.for_org(user.organization_id).order_by("id").only("timezone").first()
     return site.tz if site is not None else dt.UTC
-
-
-def _week_sessions(
-    user: Any, week: dt.date, program: Program | None
-) -> dict[dt.date, list[Session]]:
-    """Sessions whose *local* date (in their own site's zone) falls in the week, by day.
-
-    (A read across relations; it belongs in a scheduling selector, ``session_list_for_week``.)
-    """
-    lo = dt.datetime.combine(week, dt.time(0), tzinfo=dt.UTC) - _EAST
-    hi = dt.datetime.combine(week + dt.timedelta(days=7), dt.time(0), tzinfo=dt.UTC) + _WEST
-    expected = Q(attendance__status=AttendanceRecord.Status.EXPECTED)
-    qs = (
-        sessions_qs()
-        .filter(organization_id=user.organization_id, starts_at__gte=lo, starts_at__lt=hi)
-        .prefetch_related("facilitators")
-        .annotate(booked=Count("attendance"), recorded=Count("attendance", filter=~expected))
-        .order_by("starts_at")
-    )
-    if program is not None:
-        qs = qs.filter(program=program)
-    days: dict[dt.date, list[Session]] = defaultdict(list)
-    for session in qs:
-        day = session.local_start.date()
-        if week <= day < week + dt.timedelta(days=7):
-            days[day].append(session)
-    return days
 
 
 @login_required
@@ -90,7 +60,9 @@ def session_list(request: HttpRequest) -> HttpResponse:
     tz = _org_zone(request.user, program)
     today = timezone.now().astimezone(tz).date()
     week = form.week_start(today)
-    by_day = _week_sessions(request.user, week, program)
+    by_day = selectors.session_list_for_week(
+        organization_id=request.user.organization_id, week=week, program=program
+    )
     days = [
         (week + dt.timedelta(days=i), by_day.get(week + dt.timedelta(days=i), [])) for i in range(7)
     ]
@@ -100,12 +72,8 @@ def session_list(request: HttpRequest) -> HttpResponse:
         "programs": programs, "program": program,
         "prev_url": f"?week={week - dt.timedelta(days=7):%Y-%m-%d}{query}",
         "next_url": f"?week={week + dt.timedelta(days=7):%Y-%m-%d}{query}",
-        "this_week_url": f"?week={week_start(today):%Y-%m-%d}{query}",
+        "this_week_url": f"?week={week_start_for(today):%Y-%m-%d}{query}",
     })  # fmt: skip
-
-
-def week_start(day: dt.date) -> dt.date:
-    return day - dt.timedelta(days=day.weekday())
 
 
 @login_required
@@ -149,19 +117,8 @@ def series_create(request: HttpRequest) -> HttpResponse:
                 count = series.sessions.count()
                 messages.success(request, f"Created {series.title}: {count} sessions.")
                 url = reverse("scheduling:session-list")
-                return redirect(f"{url}?week={week_start(series.start_date):%Y-%m-%d}")
+                return redirect(f"{url}?week={week_start_for(series.start_date):%Y-%m-%d}")
     return render(request, "scheduling/series_create.html", {"form": form}, status=status)
-
-
-def _candidates(session: Session, roster: list[AttendanceRecord]) -> QuerySet[Episode]:
-    """The program's admitted (not waitlisted, not discharged) episodes not on the roster yet."""
-    on_roster = [r.patient_id for r in roster]
-    return (
-        Episode.objects.for_org(session.organization_id)
-        .filter(program_id=session.program_id).open().exclude(status=Episode.Status.WAITLISTED)
-        .exclude(patient_id__in=on_roster).select_related("patient")
-        .order_by("patient__last_name", "patient__first_name")
-    )  # fmt: skip
 
 
 def render_detail(
@@ -187,7 +144,9 @@ def render_detail(
     candidates: list[Episode] = []
     if can_manage and live:
         if book_form is None:
-            book_form = BookForm(candidates=_candidates(session, roster))
+            book_form = BookForm(
+                candidates=selectors.booking_candidates(session=session, roster=roster)
+            )
         candidates = list(book_form.fields["episode"].queryset)  # type: ignore[attr-defined]
     if can_manage and session.status == Session.Status.SCHEDULED and cancel_form is None:
         cancel_form = CancelForm()
@@ -245,7 +204,9 @@ def session_cancel(request: HttpRequest, public_id: Any) -> HttpResponse:
 def booking_create(request: HttpRequest, public_id: Any) -> HttpResponse:
     session = get_for_user_or_404(sessions_qs(), request.user, public_id, Perm.SESSION_MANAGE)
     roster = list(session.attendance.all())
-    form = BookForm(request.POST, candidates=_candidates(session, roster))
+    form = BookForm(
+        request.POST, candidates=selectors.booking_candidates(session=session, roster=roster)
+    )
     if form.is_valid():
         episode = form.cleaned_data["episode"]
         try:

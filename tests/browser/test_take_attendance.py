@@ -117,7 +117,12 @@ def test_front_desk_takes_attendance_for_a_group(chromium, server):
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.set_default_timeout(10_000)
+            failed: list[str] = []
+            page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.status} {r.url}"))
             page.goto(server["url"] + "/accounts/login/")
+            # The page is styled and htmx loaded: a missing static file is a broken screen.
+            assert page.evaluate("() => typeof window.htmx") == "object"
+            assert page.evaluate("() => getComputedStyle(document.body).margin") == "0px"
             page.get_by_label("Username").fill(USERNAME)
             page.get_by_label("Password").fill(PASSWORD)
             page.get_by_role("button", name="Log in").click()
@@ -138,6 +143,7 @@ def test_front_desk_takes_attendance_for_a_group(chromium, server):
             expect(page.locator("tr.roster-row", has_text=cedar)).to_contain_text("saved: Absent")
             expect(page.locator(".session-header")).to_contain_text("Held")
             page.screenshot(path=str(ARTIFACTS / "take_attendance.png"), full_page=True)
+            assert failed == []
         finally:
             browser.close()
 
