@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "openiop.enrollment",
     "openiop.scheduling",
     "openiop.attendance",
+    "openiop.placement",
     "openiop.reports",
 ]
 
