@@ -16,9 +16,19 @@ from dataclasses import dataclass
 # Substances whose withdrawal can be dangerous or needs medication (alcohol and sedatives can
 # cause seizures; opioid withdrawal is the usual moment to start buprenorphine or methadone).
 WITHDRAWAL_RISK = frozenset(
-    {"alcohol", "benzodiazepines", "sedatives", "barbiturates", "opioids", "heroin", "fentanyl",
-     "methadone", "other_opiates", "prescription_opioids"}
-)  # fmt: skip
+    {
+        "alcohol",
+        "benzodiazepines",
+        "sedatives",
+        "barbiturates",
+        "opioids",
+        "heroin",
+        "fentanyl",
+        "methadone",
+        "other_opiates",
+        "prescription_opioids",
+    }
+)
 RECENT_USE_DAYS = 3
 
 ROUTES = ("emergency", "withdrawal_management", "prenatal", "assess")
@@ -60,9 +70,12 @@ def route_screen(answers: ScreenAnswers, today: dt.date) -> ScreenRoute:
         reasons.append((1, "Severe withdrawal symptoms: refer to withdrawal management now."))
     elif answers.withdrawal_symptoms and risky and recent:
         reasons.append(
-            (1, f"Withdrawal symptoms with recent {', '.join(risky)} use: "
-                "refer to withdrawal management now.")
-        )  # fmt: skip
+            (
+                1,
+                f"Withdrawal symptoms with recent {', '.join(risky)} use: "
+                "refer to withdrawal management now.",
+            )
+        )
     if answers.pregnant == "yes":
         text = "Pregnant: assess promptly with prenatal care coordination"
         if answers.substances & {"opioids", "heroin", "fentanyl", "other_opiates"}:

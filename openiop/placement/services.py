@@ -86,12 +86,23 @@ def referral_create(
     if not (phone or email or referrer_contact):
         raise ValidationError({"phone": "Give at least one way to reach the person or referrer."})
     referral = Referral(
-        organization=organization, first_name=first_name, last_name=last_name,
-        date_of_birth=date_of_birth, phone=phone, email=email, source=source, urgency=urgency,
-        referrer_name=referrer_name, referrer_contact=referrer_contact, reason=reason,
-        received_on=received_on, program_requested=program_requested, patient=patient,
-        created_by=_user(actor), assigned_to=_user(actor),
-    )  # fmt: skip
+        organization=organization,
+        first_name=first_name,
+        last_name=last_name,
+        date_of_birth=date_of_birth,
+        phone=phone,
+        email=email,
+        source=source,
+        urgency=urgency,
+        referrer_name=referrer_name,
+        referrer_contact=referrer_contact,
+        reason=reason,
+        received_on=received_on,
+        program_requested=program_requested,
+        patient=patient,
+        created_by=_user(actor),
+        assigned_to=_user(actor),
+    )
     referral.full_clean(exclude=["organization", "created_by", "updated_by", "assigned_to"])
     referral.save()
     _audit(actor, "referral.create", referral, referral, request)
@@ -125,22 +136,35 @@ def screening_record(
     if pregnant not in {"yes", "no", "unknown"}:
         raise ValidationError({"pregnant": "Answer yes, no or unknown."})
     answers = ScreenAnswers(
-        substances=normalize_substances(substances), last_use_on=last_use_on,
+        substances=normalize_substances(substances),
+        last_use_on=last_use_on,
         withdrawal_symptoms=withdrawal_symptoms or withdrawal_severe,
-        withdrawal_severe=withdrawal_severe, suicidal_ideation=suicidal_ideation,
-        suicide_plan_or_intent=suicide_plan_or_intent, homicidal_ideation=homicidal_ideation,
+        withdrawal_severe=withdrawal_severe,
+        suicidal_ideation=suicidal_ideation,
+        suicide_plan_or_intent=suicide_plan_or_intent,
+        homicidal_ideation=homicidal_ideation,
         pregnant=pregnant,
-    )  # fmt: skip
+    )
     routed = route_screen(answers, today)
     screening = Screening.objects.create(
-        organization_id=referral.organization_id, referral=referral, screened_at=now,
-        screened_by=_user(actor), substances=sorted(answers.substances), last_use_on=last_use_on,
-        withdrawal_symptoms=answers.withdrawal_symptoms, withdrawal_severe=withdrawal_severe,
-        suicidal_ideation=suicidal_ideation, suicide_plan_or_intent=suicide_plan_or_intent,
-        homicidal_ideation=homicidal_ideation, pregnant=pregnant, insurance=insurance,
-        route=routed.route, route_reasons=list(routed.reasons), notes=notes,
+        organization_id=referral.organization_id,
+        referral=referral,
+        screened_at=now,
+        screened_by=_user(actor),
+        substances=sorted(answers.substances),
+        last_use_on=last_use_on,
+        withdrawal_symptoms=answers.withdrawal_symptoms,
+        withdrawal_severe=withdrawal_severe,
+        suicidal_ideation=suicidal_ideation,
+        suicide_plan_or_intent=suicide_plan_or_intent,
+        homicidal_ideation=homicidal_ideation,
+        pregnant=pregnant,
+        insurance=insurance,
+        route=routed.route,
+        route_reasons=list(routed.reasons),
+        notes=notes,
         created_by=_user(actor),
-    )  # fmt: skip
+    )
     if referral.status == R.NEW:
         referral.status = R.SCREENING
         referral.save(update_fields=["status", "updated_at"])
@@ -162,7 +186,7 @@ def program_infos(organization_id: int, *, full: frozenset[int] = frozenset()) -
             cohort=p.cohort,
             level_of_care=p.level_of_care,
             is_full=p.pk in full,
-        )  # fmt: skip
+        )
         for p in programs
     ]
 
@@ -178,9 +202,19 @@ def recommend(data: dict[str, Any], organization_id: int | None = None) -> Any:
 
 
 RULE_FIELDS = (
-    "d1", "d2", "d3", "d4", "d5", "d6", "needs_detox_now", "needs_24h_supervision", "toxic_home",
-    "harmful_environment", "serious_co_occurring", "medically_unstable",
-)  # fmt: skip
+    "d1",
+    "d2",
+    "d3",
+    "d4",
+    "d5",
+    "d6",
+    "needs_detox_now",
+    "needs_24h_supervision",
+    "toxic_home",
+    "harmful_environment",
+    "serious_co_occurring",
+    "medically_unstable",
+)
 
 
 @transaction.atomic
@@ -225,8 +259,12 @@ def assessment_record(
     if errors:
         raise ValidationError(errors)
     data = {name: ratings.get(name) for name in RULE_FIELDS}
-    data.update(age=age, responsibilities=list(responsibilities), substances=list(substances),
-                criteria_edition=criteria_edition)  # fmt: skip
+    data.update(
+        age=age,
+        responsibilities=list(responsibilities),
+        substances=list(substances),
+        criteria_edition=criteria_edition,
+    )
     parsed, rec = recommend(data, referral.organization_id)
     chosen_level = (chosen_level or rec.level).strip()
     if chosen_program is not None:
@@ -234,9 +272,11 @@ def assessment_record(
             raise ValidationError({"chosen_program": "Unknown program."})
         if chosen_program.level_of_care != chosen_level:
             raise ValidationError(
-                {"chosen_program": f"{chosen_program} is level {chosen_program.level_of_care}, "
-                                   f"not the chosen level {chosen_level}."}
-            )  # fmt: skip
+                {
+                    "chosen_program": f"{chosen_program} is level {chosen_program.level_of_care}, "
+                    f"not the chosen level {chosen_level}."
+                }
+            )
         if age is not None and (
             age < chosen_program.min_age
             or (chosen_program.max_age is not None and age > chosen_program.max_age)
@@ -244,31 +284,50 @@ def assessment_record(
             raise ValidationError({"chosen_program": f"{chosen_program} does not serve age {age}."})
     if chosen_level != rec.level and not variance_reason.strip():
         raise ValidationError(
-            {"variance_reason": f"The recommendation is {rec.level}; say why you chose "
-                                f"{chosen_level} (variance)."}
-        )  # fmt: skip
+            {
+                "variance_reason": f"The recommendation is {rec.level}; say why you chose "
+                f"{chosen_level} (variance)."
+            }
+        )
     previous = referral.assessments.order_by("-assessed_on", "-created_at").first()
     assessment = Assessment(
-        organization_id=referral.organization_id, referral=referral, patient=referral.patient,
-        supersedes=previous, assessed_on=assessed_on, assessed_by=_user(actor),
-        criteria_edition=criteria_edition, age=age, responsibilities=sorted(set(responsibilities)),
-        substances=sorted(set(substances)), mat_interest=mat_interest, mat_eligible=mat_eligible,
-        recommended_level=rec.level, recommended_category=rec.level_category,
-        recommendation=rec.to_json(), chosen_level=chosen_level, chosen_program=chosen_program,
+        organization_id=referral.organization_id,
+        referral=referral,
+        patient=referral.patient,
+        supersedes=previous,
+        assessed_on=assessed_on,
+        assessed_by=_user(actor),
+        criteria_edition=criteria_edition,
+        age=age,
+        responsibilities=sorted(set(responsibilities)),
+        substances=sorted(set(substances)),
+        mat_interest=mat_interest,
+        mat_eligible=mat_eligible,
+        recommended_level=rec.level,
+        recommended_category=rec.level_category,
+        recommendation=rec.to_json(),
+        chosen_level=chosen_level,
+        chosen_program=chosen_program,
         variance_reason=variance_reason.strip() if chosen_level != rec.level else "",
         created_by=_user(actor),
         **{name: bool(data[name]) for name in RULE_FIELDS[6:]},
         **{f"d{n}": int(data[f"d{n}"]) for n in range(1, 7)},
         **{f"d{n}_note": notes[n].strip() for n in range(1, 7)},
-    )  # fmt: skip
+    )
     assessment.save()
     if referral.status in (R.NEW, R.SCREENING):
         referral.status = R.ASSESSMENT
         referral.save(update_fields=["status", "updated_at"])
     _audit(
-        actor, "assessment.create", assessment, referral, request,
-        recommended=rec.level, chosen=chosen_level, variance=chosen_level != rec.level,
-    )  # fmt: skip
+        actor,
+        "assessment.create",
+        assessment,
+        referral,
+        request,
+        recommended=rec.level,
+        chosen=chosen_level,
+        variance=chosen_level != rec.level,
+    )
     return assessment
 
 
@@ -316,10 +375,15 @@ def _patient_for(actor: Any, referral: Referral, request: HttpRequest | None) ->
     if referral.date_of_birth is None:
         raise ValidationError({"date_of_birth": "Record the date of birth before admission."})
     patient = patient_create(
-        actor=actor, organization=referral.organization, first_name=referral.first_name,
-        last_name=referral.last_name, date_of_birth=referral.date_of_birth, phone=referral.phone,
-        email=referral.email, request=request,
-    )  # fmt: skip
+        actor=actor,
+        organization=referral.organization,
+        first_name=referral.first_name,
+        last_name=referral.last_name,
+        date_of_birth=referral.date_of_birth,
+        phone=referral.phone,
+        email=referral.email,
+        request=request,
+    )
     referral.patient = patient
     referral.save(update_fields=["patient", "updated_at"])
     Assessment.objects.filter(referral=referral, patient__isnull=True).update(patient=patient)
@@ -344,9 +408,13 @@ def referral_waitlist(
     if referral.episode is not None:
         raise ValidationError({"referral": "This referral already has an episode."})
     episode = episode_create(
-        actor=actor, patient=patient, program=program, referral_date=referral.received_on,
-        referral_source=referral.source, request=request,
-    )  # fmt: skip
+        actor=actor,
+        patient=patient,
+        program=program,
+        referral_date=referral.received_on,
+        referral_source=referral.source,
+        request=request,
+    )
     referral.episode = episode
     referral.status = R.WAITLISTED
     referral.save(update_fields=["episode", "status", "updated_at"])
@@ -393,11 +461,17 @@ def referral_admit(
         raise ValidationError({"referral": "This referral already has an episode."})
     else:
         episode = episode_create(
-            actor=actor, patient=patient, program=program, admitted_on=admitted_on,
-            referral_date=referral.received_on, referral_source=referral.source,
-            primary_substance=primary_substance, mat=mat, primary_counselor=primary_counselor,
+            actor=actor,
+            patient=patient,
+            program=program,
+            admitted_on=admitted_on,
+            referral_date=referral.received_on,
+            referral_source=referral.source,
+            primary_substance=primary_substance,
+            mat=mat,
+            primary_counselor=primary_counselor,
             request=request,
-        )  # fmt: skip
+        )
     if primary_counselor is not None or primary_substance is not None or mat:
         Episode.objects.filter(pk=episode.pk).update(
             primary_counselor=primary_counselor or episode.primary_counselor,
@@ -405,10 +479,14 @@ def referral_admit(
             mat=mat or episode.mat,
         )
     ConsentToTreat.objects.create(
-        organization_id=referral.organization_id, episode=episode,
-        signed_by_patient=consent_signed_by.strip(), signed_by_guardian=guardian_signed_by.strip(),
-        signed_at=timezone.now(), witnessed_by=_user(actor), created_by=_user(actor),
-    )  # fmt: skip
+        organization_id=referral.organization_id,
+        episode=episode,
+        signed_by_patient=consent_signed_by.strip(),
+        signed_by_guardian=guardian_signed_by.strip(),
+        signed_at=timezone.now(),
+        witnessed_by=_user(actor),
+        created_by=_user(actor),
+    )
     booked = 0
     for group in series:
         booked += series_enroll(
@@ -418,7 +496,14 @@ def referral_admit(
     referral.status = R.ADMITTED
     referral.closed_on = admitted_on
     referral.save(update_fields=["episode", "status", "closed_on", "updated_at"])
-    _audit(actor, "referral.admit", referral, referral, request,
-           program=str(program.public_id), booked=booked)  # fmt: skip
+    _audit(
+        actor,
+        "referral.admit",
+        referral,
+        referral,
+        request,
+        program=str(program.public_id),
+        booked=booked,
+    )
     episode.refresh_from_db()
     return episode

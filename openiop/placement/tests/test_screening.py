@@ -10,10 +10,15 @@ TODAY = dt.date(2026, 11, 20)
 
 def answers(**kw) -> ScreenAnswers:
     base = dict(
-        substances=frozenset({"alcohol"}), last_use_on=TODAY - dt.timedelta(days=10),
-        withdrawal_symptoms=False, withdrawal_severe=False, suicidal_ideation=False,
-        suicide_plan_or_intent=False, homicidal_ideation=False, pregnant="no",
-    )  # fmt: skip
+        substances=frozenset({"alcohol"}),
+        last_use_on=TODAY - dt.timedelta(days=10),
+        withdrawal_symptoms=False,
+        withdrawal_severe=False,
+        suicidal_ideation=False,
+        suicide_plan_or_intent=False,
+        homicidal_ideation=False,
+        pregnant="no",
+    )
     base.update(kw)
     return ScreenAnswers(**base)
 

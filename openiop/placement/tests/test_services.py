@@ -17,9 +17,20 @@ from openiop.scheduling.availability import Window
 from openiop.scheduling.services import series_create
 
 NOW = dt.datetime(2026, 11, 16, 15, 0, tzinfo=dt.UTC)  # Monday 10:00 in New York
-IOP = {"d1": 0, "d2": 0, "d3": 1, "d4": 2, "d5": 2, "d6": 1, "needs_detox_now": False,
-       "needs_24h_supervision": False, "toxic_home": False, "harmful_environment": False,
-       "serious_co_occurring": False, "medically_unstable": False}  # fmt: skip
+IOP = {
+    "d1": 0,
+    "d2": 0,
+    "d3": 1,
+    "d4": 2,
+    "d5": 2,
+    "d6": 1,
+    "needs_detox_now": False,
+    "needs_24h_supervision": False,
+    "toxic_home": False,
+    "harmful_environment": False,
+    "serious_co_occurring": False,
+    "medically_unstable": False,
+}
 NOTES = {n: f"Reason for dimension {n}" for n in range(1, 7)}
 
 
@@ -32,42 +43,70 @@ def _frozen():
 @pytest.fixture
 def referral(org, intake):
     return services.referral_create(
-        actor=intake, organization=org, first_name="Maya", last_name="Lindqvist",
-        date_of_birth=dt.date(1990, 6, 1), phone="555-0142", source="employer",
-        urgency="routine", received_on=dt.date(2026, 11, 12), reason="Drinking after work",
-    )  # fmt: skip
+        actor=intake,
+        organization=org,
+        first_name="Maya",
+        last_name="Lindqvist",
+        date_of_birth=dt.date(1990, 6, 1),
+        phone="555-0142",
+        source="employer",
+        urgency="routine",
+        received_on=dt.date(2026, 11, 12),
+        reason="Drinking after work",
+    )
 
 
 @pytest.fixture
 def evening_group(program, room):
     return series_create(
-        actor=None, program=program, title="Evening group A", weekdays=[0, 2, 3],
-        start_time=dt.time(18), duration_minutes=180, start_date=dt.date(2026, 11, 2),
-        end_date=dt.date(2026, 12, 31), room=room,
-    )  # fmt: skip
+        actor=None,
+        program=program,
+        title="Evening group A",
+        weekdays=[0, 2, 3],
+        start_time=dt.time(18),
+        duration_minutes=180,
+        start_date=dt.date(2026, 11, 2),
+        end_date=dt.date(2026, 12, 31),
+        room=room,
+    )
 
 
 def assess(referral, actor, **kw):
-    args = dict(actor=actor, referral=referral, assessed_on=dt.date(2026, 11, 14), ratings=IOP,
-                notes=NOTES, chosen_level="2.1", responsibilities=["work"],
-                substances=["alcohol"])  # fmt: skip
+    args = dict(
+        actor=actor,
+        referral=referral,
+        assessed_on=dt.date(2026, 11, 14),
+        ratings=IOP,
+        notes=NOTES,
+        chosen_level="2.1",
+        responsibilities=["work"],
+        substances=["alcohol"],
+    )
     args.update(kw)
     return services.assessment_record(**args)
 
 
 def test_a_referral_needs_a_way_to_reach_someone(org, intake):
     with pytest.raises(ValidationError) as err:
-        services.referral_create(actor=intake, organization=org, first_name="A", last_name="B",
-                                 received_on=dt.date(2026, 11, 12))  # fmt: skip
+        services.referral_create(
+            actor=intake,
+            organization=org,
+            first_name="A",
+            last_name="B",
+            received_on=dt.date(2026, 11, 12),
+        )
     assert "phone" in err.value.message_dict
     assert not Referral.objects.exists()
 
 
 def test_withdrawal_on_the_phone_routes_to_detox_at_once(referral, intake):
     screen = services.screening_record(
-        actor=intake, referral=referral, substances=["Alcohol"], withdrawal_symptoms=True,
+        actor=intake,
+        referral=referral,
+        substances=["Alcohol"],
+        withdrawal_symptoms=True,
         last_use_on=dt.date(2026, 11, 15),
-    )  # fmt: skip
+    )
     assert screen.route == "withdrawal_management"
     referral.refresh_from_db()
     assert referral.status == Referral.Status.SCREENING
@@ -103,15 +142,25 @@ def test_a_different_choice_needs_a_variance_reason(referral, counselor):
     with pytest.raises(ValidationError) as err:
         assess(referral, counselor, ratings=toxic, chosen_level="2.1")
     assert "variance_reason" in err.value.message_dict
-    a = assess(referral, counselor, ratings=toxic, chosen_level="2.1",
-               variance_reason="Refuses residential; sober living arranged")  # fmt: skip
+    a = assess(
+        referral,
+        counselor,
+        ratings=toxic,
+        chosen_level="2.1",
+        variance_reason="Refuses residential; sober living arranged",
+    )
     assert a.recommended_level == "3.5" and a.is_variance
 
 
 def test_reassessment_keeps_the_first_one(referral, counselor):
     first = assess(referral, counselor)
-    second = assess(referral, counselor, assessed_on=dt.date(2026, 11, 15),
-                    ratings={**IOP, "d5": 3}, chosen_level="2.5")  # fmt: skip
+    second = assess(
+        referral,
+        counselor,
+        assessed_on=dt.date(2026, 11, 15),
+        ratings={**IOP, "d5": 3},
+        chosen_level="2.5",
+    )
     assert second.supersedes == first
     assert referral.assessments.count() == 2
     assert second.recommended_category == "php"
@@ -122,9 +171,14 @@ def test_admission_creates_patient_episode_consent_and_books_the_chosen_group(
 ):
     assess(referral, counselor)
     episode = services.referral_admit(
-        actor=counselor, referral=referral, program=program, admitted_on=dt.date(2026, 11, 16),
-        consent_signed_by="Maya Lindqvist", series=[evening_group], primary_counselor=counselor,
-    )  # fmt: skip
+        actor=counselor,
+        referral=referral,
+        program=program,
+        admitted_on=dt.date(2026, 11, 16),
+        consent_signed_by="Maya Lindqvist",
+        series=[evening_group],
+        primary_counselor=counselor,
+    )
     referral.refresh_from_db()
     assert referral.status == Referral.Status.ADMITTED and referral.episode == episode
     assert episode.status == Episode.Status.ADMITTED
@@ -137,24 +191,45 @@ def test_admission_creates_patient_episode_consent_and_books_the_chosen_group(
 
 def test_admission_without_an_assessment_is_refused(referral, counselor, program):
     with pytest.raises(ValidationError, match="assessment"):
-        services.referral_admit(actor=counselor, referral=referral, program=program,
-                                admitted_on=dt.date(2026, 11, 16), consent_signed_by="Maya")  # fmt: skip
+        services.referral_admit(
+            actor=counselor,
+            referral=referral,
+            program=program,
+            admitted_on=dt.date(2026, 11, 16),
+            consent_signed_by="Maya",
+        )
     assert not Episode.objects.exists()
 
 
 def test_a_minor_needs_a_guardian_signature(org, intake, counselor, site):
     teens = Program.objects.create(
-        organization=org, site=site, name="Adolescent IOP", population="adolescent",
-        min_age=14, max_age=17, weekly_min_hours=Decimal("6.0"),
-    )  # fmt: skip
-    ref = services.referral_create(actor=intake, organization=org, first_name="Leo",
-                                   last_name="Park", date_of_birth=dt.date(2010, 3, 3),
-                                   phone="555-0199", received_on=dt.date(2026, 11, 12))  # fmt: skip
+        organization=org,
+        site=site,
+        name="Adolescent IOP",
+        population="adolescent",
+        min_age=14,
+        max_age=17,
+        weekly_min_hours=Decimal("6.0"),
+    )
+    ref = services.referral_create(
+        actor=intake,
+        organization=org,
+        first_name="Leo",
+        last_name="Park",
+        date_of_birth=dt.date(2010, 3, 3),
+        phone="555-0199",
+        received_on=dt.date(2026, 11, 12),
+    )
     a = assess(ref, counselor, responsibilities=["school"], substances=["marijuana"])
     assert a.recommendation["population"] == "adolescent"
     with pytest.raises(ValidationError) as err:
-        services.referral_admit(actor=counselor, referral=ref, program=teens,
-                                admitted_on=dt.date(2026, 11, 16), consent_signed_by="Leo Park")  # fmt: skip
+        services.referral_admit(
+            actor=counselor,
+            referral=ref,
+            program=teens,
+            admitted_on=dt.date(2026, 11, 16),
+            consent_signed_by="Leo Park",
+        )
     assert "guardian_signed_by" in err.value.message_dict
 
 
@@ -162,15 +237,23 @@ def test_seat_offers_put_groups_that_fit_the_work_week_first(
     referral, counselor, program, room, evening_group, patient
 ):
     day_group = series_create(
-        actor=None, program=program, title="Day group", weekdays=[0, 2, 4], start_time=dt.time(9),
-        duration_minutes=180, start_date=dt.date(2026, 11, 2), end_date=dt.date(2026, 12, 31),
+        actor=None,
+        program=program,
+        title="Day group",
+        weekdays=[0, 2, 4],
+        start_time=dt.time(9),
+        duration_minutes=180,
+        start_date=dt.date(2026, 11, 2),
+        end_date=dt.date(2026, 12, 31),
         room=room,
-    )  # fmt: skip
+    )
     for day in range(5):
-        unavailable_window_add(actor=None, patient=patient, weekday=day, start_time=dt.time(8),
-                               end_time=dt.time(17))  # fmt: skip
-    offers = selectors.seat_offers(program=program, windows=selectors.patient_windows(patient),
-                                   from_date=dt.date(2026, 11, 16))  # fmt: skip
+        unavailable_window_add(
+            actor=None, patient=patient, weekday=day, start_time=dt.time(8), end_time=dt.time(17)
+        )
+    offers = selectors.seat_offers(
+        program=program, windows=selectors.patient_windows(patient), from_date=dt.date(2026, 11, 16)
+    )
     assert [o.series for o in offers] == [evening_group, day_group]
     assert offers[0].fits and offers[0].free_seats == program.group_size_cap
     assert not offers[1].fits and offers[1].clashes
@@ -182,14 +265,25 @@ def test_waitlist_orders_by_urgency_then_date_and_offers_the_first_who_fits(
     people = [("Ann", "routine", 1, False), ("Bea", "urgent", 5, True), ("Cal", "urgent", 8, False)]
     for first, urgency, day, works_evenings in people:
         ref = services.referral_create(
-            actor=intake, organization=org, first_name=first, last_name="Waiting", phone="555",
-            date_of_birth=dt.date(1980, 1, 1), urgency=urgency, received_on=dt.date(2026, 11, day),
-        )  # fmt: skip
+            actor=intake,
+            organization=org,
+            first_name=first,
+            last_name="Waiting",
+            phone="555",
+            date_of_birth=dt.date(1980, 1, 1),
+            urgency=urgency,
+            received_on=dt.date(2026, 11, day),
+        )
         assess(ref, counselor, assessed_on=dt.date(2026, 11, 14))
         episode = services.referral_waitlist(actor=intake, referral=ref, program=program)
         if works_evenings:
-            unavailable_window_add(actor=None, patient=episode.patient, weekday=0,
-                                   start_time=dt.time(17), end_time=dt.time(23))  # fmt: skip
+            unavailable_window_add(
+                actor=None,
+                patient=episode.patient,
+                weekday=0,
+                start_time=dt.time(17),
+                end_time=dt.time(23),
+            )
     order = [e.patient.first_name for e in selectors.waitlist_for_program(program=program)]
     assert order == ["Bea", "Cal", "Ann"]
     assert selectors.waitlist_first_fit(series=evening_group).patient.first_name == "Cal"
@@ -197,23 +291,40 @@ def test_waitlist_orders_by_urgency_then_date_and_offers_the_first_who_fits(
 
 def test_intake_times_report_days_to_assessment_per_program(referral, counselor, program):
     assess(referral, counselor, chosen_program=program)
-    services.referral_admit(actor=counselor, referral=referral, program=program,
-                            admitted_on=dt.date(2026, 11, 16), consent_signed_by="Maya")  # fmt: skip
-    [row] = [r for r in selectors.intake_times(user=counselor, start=dt.date(2026, 11, 1),
-                                               end=dt.date(2026, 11, 30)) if r.program == program]  # fmt: skip
+    services.referral_admit(
+        actor=counselor,
+        referral=referral,
+        program=program,
+        admitted_on=dt.date(2026, 11, 16),
+        consent_signed_by="Maya",
+    )
+    [row] = [
+        r
+        for r in selectors.intake_times(
+            user=counselor, start=dt.date(2026, 11, 1), end=dt.date(2026, 11, 30)
+        )
+        if r.program == program
+    ]
     assert (row.referrals, row.assessed, row.admitted) == (1, 1, 1)
     assert row.median_days_to_assessment == 2.0
     assert row.median_days_to_first_session is None
 
 
 def test_closed_referral_cannot_be_screened_again(referral, intake):
-    services.referral_close(actor=intake, referral=referral, status="lost_to_contact",
-                            note="Three calls, no answer")  # fmt: skip
+    services.referral_close(
+        actor=intake, referral=referral, status="lost_to_contact", note="Three calls, no answer"
+    )
     with pytest.raises(ValidationError, match="closed"):
         services.screening_record(actor=intake, referral=referral, substances=["alcohol"])
 
 
 def test_windows_helper_reads_the_patient(patient):
-    unavailable_window_add(actor=None, patient=patient, weekday=1, start_time=dt.time(7),
-                           end_time=dt.time(15), kind="school")  # fmt: skip
+    unavailable_window_add(
+        actor=None,
+        patient=patient,
+        weekday=1,
+        start_time=dt.time(7),
+        end_time=dt.time(15),
+        kind="school",
+    )
     assert selectors.patient_windows(patient) == [Window(1, dt.time(7), dt.time(15), "School")]
