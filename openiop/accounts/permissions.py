@@ -33,6 +33,9 @@ class Perm(StrEnum):
     ATTENDANCE_RECORD = "attendance.record"
     COMPLIANCE_VIEW = "compliance.view"
     AUDIT_VIEW = "audit.view"
+    REFERRAL_VIEW = "referral.view"
+    REFERRAL_MANAGE = "referral.manage"  # take referrals, screen, waitlist, refer out, close
+    ASSESSMENT_RECORD = "assessment.record"  # six-dimension assessment and level choice
 
 
 ALL_STAFF = frozenset(Role)
@@ -52,6 +55,11 @@ ROLE_PERMISSIONS: dict[Perm, frozenset[Role]] = {
     ),
     Perm.COMPLIANCE_VIEW: ALL_STAFF,
     Perm.AUDIT_VIEW: frozenset({_R.AUDITOR, _R.ADMIN}),
+    Perm.REFERRAL_VIEW: ALL_STAFF - {_R.BILLING},
+    Perm.REFERRAL_MANAGE: frozenset({_R.INTAKE, _R.COUNSELOR, _R.PROGRAM_DIRECTOR, _R.ADMIN}),
+    Perm.ASSESSMENT_RECORD: frozenset(
+        {_R.INTAKE, _R.COUNSELOR, _R.PRESCRIBER, _R.PROGRAM_DIRECTOR, _R.ADMIN}
+    ),
 }
 
 

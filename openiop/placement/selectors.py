@@ -23,7 +23,7 @@ from openiop.scheduling.models import Session, SessionSeries
 
 
 def referral_list(*, user: Any, status: str = "", search: str = "") -> ReferralQuerySet:
-    require_perm(user, Perm.PATIENT_VIEW)
+    require_perm(user, Perm.REFERRAL_VIEW)
     qs = Referral.objects.for_org(user.organization_id).select_related(
         "program_requested", "patient", "episode__program", "assigned_to"
     )
@@ -36,7 +36,7 @@ def referral_list(*, user: Any, status: str = "", search: str = "") -> ReferralQ
     return qs
 
 
-def referral_get(*, user: Any, public_id: Any, perm: Perm = Perm.PATIENT_VIEW) -> Referral:
+def referral_get(*, user: Any, public_id: Any, perm: Perm = Perm.REFERRAL_VIEW) -> Referral:
     qs = Referral.objects.select_related("patient", "program_requested", "episode__program")
     return get_for_user_or_404(qs, user, public_id, perm)
 
