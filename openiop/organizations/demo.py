@@ -1555,6 +1555,9 @@ def _write(plan: DemoPlan, step: Callable[[int], None]) -> DemoResult:
         )
         step(1)
 
+    from openiop.placement.demo import add_intake_history
+
+    referrals = add_intake_history(organization=org, seed=plan.seed, now=plan.now, staff=staff)
     audit_log(
         actor=None,
         action="openiop.organizations.demo.create",
@@ -1572,6 +1575,7 @@ def _write(plan: DemoPlan, step: Callable[[int], None]) -> DemoResult:
         "episodes": len(plan.episodes),
         "sessions": len(plan.sessions),
         "attendance": len(plan.attendance),
+        "referrals": referrals,
         "staff": len(STAFF),
     }
     return DemoResult(
