@@ -25,11 +25,11 @@ from ninja.errors import ValidationError as SchemaValidationError
 
 from openiop.attendance.api import router as attendance_router
 from openiop.core.api_auth import API_AUTH
-from openiop.core.audit import audit_log
-from openiop.core.models import AuditEvent
+from openiop.core.middleware import audit_refusal
 from openiop.enrollment.api import router as enrollment_router
 from openiop.organizations.api import router as organizations_router
 from openiop.patients.api import router as patients_router
+from openiop.placement.api import router as placement_router
 from openiop.scheduling.api import router as scheduling_router
 
 api = NinjaAPI(
@@ -49,6 +49,7 @@ api.add_router("/programs", organizations_router, tags=["programs"])
 api.add_router("/episodes", enrollment_router, tags=["episodes"])
 api.add_router("/sessions", scheduling_router, tags=["sessions"])
 api.add_router("/", attendance_router, tags=["attendance"])
+api.add_router("/", placement_router, tags=["placement"])
 
 
 def _field_from_loc(loc: tuple[Any, ...] | list[Any]) -> str | None:
@@ -93,21 +94,13 @@ def service_error(request: HttpRequest, exc: DjangoValidationError) -> HttpRespo
 
 @api.exception_handler(Http404)
 def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    audit_refusal(request, exc)
     return api.create_response(request, {"detail": "Not found"}, status=404)
 
 
 @api.exception_handler(PermissionDenied)
 def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-    user = getattr(request, "user", None)
-    if user is not None and getattr(user, "is_authenticated", False):
-        audit_log(
-            actor=user,
-            action="openiop.core.api.deny",
-            category=AuditEvent.Category.ADMINISTRATIVE,
-            outcome=AuditEvent.Outcome.DENIED,
-            request=request,
-            detail={"method": request.method, "path": request.path[:300], "reason": str(exc)},
-        )
+    audit_refusal(request, exc)
     return api.create_response(request, {"detail": str(exc) or "Forbidden"}, status=403)
 
 

@@ -48,6 +48,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "openiop.core.middleware.NoStoreMiddleware",
+    "openiop.core.middleware.AuditRefusalMiddleware",
 ]
 
 ROOT_URLCONF = "openiop.urls"

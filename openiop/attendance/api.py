@@ -75,6 +75,16 @@ def record_attendance(
             for k, v in exc.entry_errors.items()
         }
         raise ValidationError(fields) from None
+    unchanged = [rec.patient for rec, changed in results if not changed]
+    if unchanged:  # an idempotent re-send reads back records it did not write
+        audit_log_many(
+            actor=user,
+            action="openiop.attendance.record.read",
+            category="attendance",
+            patients=unchanged,
+            request=request,
+            detail={"session": str(session.public_id)},
+        )
     tz = session.tz
     by_pk = {p.pk: p for p in patients.values()}
     records = []

@@ -30,6 +30,6 @@ def get_for_user_or_404(queryset: QuerySet[M], user: Any, public_id: Any, perm: 
     except ValueError:
         raise Http404("not found") from None
     obj = queryset.filter(organization_id=user.organization_id, public_id=key).first()
-    if obj is None:
+    if obj is None:  # unknown or another organization's: the same answer either way
         raise Http404("not found")
     return obj

@@ -134,11 +134,12 @@ class Episode(TenantModel):
                 condition=~Q(status="discharged") | Q(discharge_reason__isnull=False),
                 name="episode_discharged_has_reason",
             ),
-            # One open episode per patient and program at a time.
+            # One open episode per patient at a time (a transfer closes one before opening the
+            # next), enforced here too so two concurrent admissions cannot both succeed.
             models.UniqueConstraint(
-                fields=["patient", "program"],
+                fields=["patient"],
                 condition=~Q(status="discharged"),
-                name="episode_one_open_per_patient_program",
+                name="episode_one_open_per_patient",
             ),
         ]
         indexes = [models.Index(fields=["organization", "program", "status"])]

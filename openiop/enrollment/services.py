@@ -360,6 +360,11 @@ def episode_transfer(
         raise ValidationError({"to_program": "Unknown program."})
     if not to_program.is_active:
         raise ValidationError({"to_program": f"{to_program} is not accepting patients."})
+    if (
+        primary_counselor is not None
+        and primary_counselor.organization_id != episode.organization_id
+    ):
+        raise ValidationError({"primary_counselor": "Unknown staff member."})
     if episode.status not in (S.ADMITTED, S.ACTIVE, S.ON_HOLD):
         raise ValidationError({"status": "Only an admitted or active episode can be transferred."})
     patient = episode.patient

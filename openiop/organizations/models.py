@@ -28,6 +28,11 @@ class Organization(BaseModel):
     def __str__(self) -> str:
         return self.name
 
+    def today(self) -> dt.date:
+        """Today where the organization's first site is (its main time zone)."""
+        site = self.sites.order_by("id").first()
+        return site.today() if site is not None else timezone.localdate()
+
 
 class Site(TenantModel):
     class Kind(models.TextChoices):

@@ -37,6 +37,8 @@ def _chosen_week(request: HttpRequest, today: dt.date) -> dt.date:
         day = dt.date.fromisoformat(raw)
     except ValueError:
         day = today
+    if not 1900 <= day.year <= 2200:
+        day = today
     return week_start_for(day)
 
 

@@ -81,7 +81,7 @@ def referral_create(
         raise ValidationError({"program_requested": "Unknown program."})
     if patient is not None and patient.organization_id != organization.pk:
         raise ValidationError({"patient": "Unknown patient."})
-    if received_on > timezone.localdate() + dt.timedelta(days=1):
+    if received_on > organization.today():
         raise ValidationError({"received_on": "A referral cannot be received in the future."})
     if not (phone or email or referrer_contact):
         raise ValidationError({"phone": "Give at least one way to reach the person or referrer."})
@@ -130,7 +130,7 @@ def screening_record(
     coordinator at once; they then refer out (``referral_refer_out``) with one click."""
     _require_open(referral)
     now = timezone.now()
-    today = now.date()
+    today = referral.organization.today()
     if last_use_on is not None and last_use_on > today + dt.timedelta(days=1):
         raise ValidationError({"last_use_on": "Last use cannot be in the future."})
     if pregnant not in {"yes", "no", "unknown"}:
@@ -334,7 +334,7 @@ def assessment_record(
 def _close(referral: Referral, status: str, note: str, actor: Any) -> None:
     referral.status = status
     referral.outcome_note = note
-    referral.closed_on = timezone.localdate()
+    referral.closed_on = referral.organization.today()
     referral.updated_by = _user(actor)
 
 
@@ -449,6 +449,13 @@ def referral_admit(
         raise ValidationError(
             {"guardian_signed_by": "A parent or guardian signs the consent for a minor."}
         )
+    if (
+        primary_counselor is not None
+        and primary_counselor.organization_id != referral.organization_id
+    ):
+        raise ValidationError({"primary_counselor": "Unknown staff member."})
+    if program.organization_id != referral.organization_id:
+        raise ValidationError({"program": "Unknown program."})
     for group in series:
         if group.program_id != program.pk:
             raise ValidationError({"series": f"{group} is not a group of {program}."})

@@ -149,4 +149,6 @@ class WeekForm(forms.Form):
 
     def week_start(self, today: dt.date) -> dt.date:
         day = (self.cleaned_data.get("week") if self.is_valid() else None) or today
+        if not 1900 <= day.year <= 2200:
+            day = today
         return day - dt.timedelta(days=day.weekday())

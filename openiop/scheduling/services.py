@@ -55,6 +55,8 @@ def _validate(
         errors["ends_at"] = "A session cannot be longer than 8 hours."
     if capacity < 1:
         errors["capacity"] = "Capacity must be at least 1."
+    elif capacity > program.group_size_cap:
+        errors["capacity"] = f"{program} allows at most {program.group_size_cap} people in a group."
     if is_virtual and room is not None:
         errors["room"] = "A virtual session has no room."
     if room is not None:

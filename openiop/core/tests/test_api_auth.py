@@ -131,7 +131,7 @@ def test_a_refused_permission_is_403_and_audited_as_denied(auditor, org):
     response = api_client(auditor).post("/api/v1/patients", body, content_type="application/json")
     assert response.status_code == 403
     assert "patient.edit" in response.json()["detail"]
-    row = AuditEvent.objects.get(action="openiop.core.api.deny")
+    row = AuditEvent.objects.get(action="openiop.core.access.deny")
     assert row.outcome == AuditEvent.Outcome.DENIED
     assert row.actor_username == "auditor"
     assert not Patient.objects.exists()
