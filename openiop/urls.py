@@ -12,6 +12,8 @@ urlpatterns = [
     path("patients/", include("openiop.patients.urls")),
     path("programs/", include("openiop.organizations.urls")),
     path("sessions/", include("openiop.scheduling.urls")),
+    path("calendar/", include("openiop.scheduling.feed_urls")),
     path("episodes/", include("openiop.enrollment.urls")),
+    path("intake/", include("openiop.placement.urls")),
     path("", include("openiop.reports.urls")),
 ]

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Case, Count, IntegerField, Min, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, IntegerField, Min, Q, QuerySet, Value, When
 
 from openiop.accounts.permissions import Perm
 from openiop.attendance.models import AttendanceRecord
@@ -17,7 +17,7 @@ from openiop.core.access import get_for_user_or_404, require_perm
 from openiop.enrollment.models import Episode
 from openiop.organizations.models import Program
 from openiop.patients.models import Patient
-from openiop.placement.models import URGENCY_ORDER, Referral, ReferralQuerySet
+from openiop.placement.models import URGENCY_ORDER, Assessment, Referral, ReferralQuerySet
 from openiop.scheduling.availability import Window, conflicts
 from openiop.scheduling.models import Session, SessionSeries
 
@@ -111,13 +111,32 @@ def waitlist_for_program(*, program: Program) -> QuerySet[Episode]:
     )
 
 
-def waitlist_first_fit(*, series: SessionSeries) -> Episode | None:
-    """The first waiting patient (in waitlist order) whose week the group fits."""
-    for episode in waitlist_for_program(program=series.program):
+def waitlist_first_fit(
+    *, series: SessionSeries, waiting: Iterable[Episode] | None = None
+) -> Episode | None:
+    """The first waiting patient (in waitlist order) whose week the group fits. Pass the already
+    loaded waitlist as ``waiting`` to check several groups without querying again."""
+    if waiting is None:
+        waiting = waitlist_for_program(program=series.program)
+    for episode in waiting:
         windows = patient_windows(episode.patient)
         if not conflicts(series.weekday_list, series.start_time, series.duration_minutes, windows):
             return episode
     return None
+
+
+def assessment_variances(
+    *, organization_id: int, start: dt.date, end: dt.date
+) -> QuerySet[Assessment]:
+    """Assessments in [start, end] whose chosen level differs from the recommendation: the
+    variance list a program director and an auditor review."""
+    return (
+        Assessment.objects.for_org(organization_id)
+        .filter(assessed_on__gte=start, assessed_on__lte=end)
+        .exclude(chosen_level=F("recommended_level"))
+        .select_related("referral", "patient", "chosen_program", "assessed_by")
+        .order_by("-assessed_on", "-created_at")
+    )
 
 
 @dataclass(frozen=True)
@@ -137,7 +156,7 @@ def _median(values: list[int]) -> float | None:
 def intake_times(*, user: Any, start: dt.date, end: dt.date) -> list[IntakeTimes]:
     """Per program, for referrals received in [start, end]: how many, how long (median days) from
     referral to the first assessment and to the first attended session."""
-    require_perm(user, Perm.PROGRAM_VIEW)
+    require_perm(user, Perm.REFERRAL_VIEW)
     referrals = list(
         Referral.objects.for_org(user.organization_id)
         .filter(received_on__gte=start, received_on__lte=end)

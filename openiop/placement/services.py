@@ -196,7 +196,10 @@ def recommend(data: dict[str, Any], organization_id: int | None = None) -> Any:
     try:
         parsed = rules.parse_assessment(data)
     except rules.AssessmentError as exc:
-        raise ValidationError({exc.field: str(exc.message)}) from None
+        errors: dict[str, list[str]] = {}
+        for name, message in exc.errors:
+            errors.setdefault(name, []).append(message)
+        raise ValidationError(errors) from None
     programs = program_infos(organization_id) if organization_id is not None else []
     return parsed, rules.evaluate(parsed, programs)
 
@@ -374,6 +377,19 @@ def _patient_for(actor: Any, referral: Referral, request: HttpRequest | None) ->
         return referral.patient
     if referral.date_of_birth is None:
         raise ValidationError({"date_of_birth": "Record the date of birth before admission."})
+    # A returning person: reuse their chart rather than opening a duplicate record.
+    same = list(
+        Patient.objects.for_org(referral.organization_id).filter(
+            first_name__iexact=referral.first_name,
+            last_name__iexact=referral.last_name,
+            date_of_birth=referral.date_of_birth,
+        )[:2]
+    )
+    if len(same) == 1:
+        referral.patient = same[0]
+        referral.save(update_fields=["patient", "updated_at"])
+        Assessment.objects.filter(referral=referral, patient__isnull=True).update(patient=same[0])
+        return same[0]
     patient = patient_create(
         actor=actor,
         organization=referral.organization,
@@ -463,6 +479,12 @@ def referral_admit(
         episode = referral.episode
         if episode.program_id != program.pk:
             raise ValidationError({"program": f"The waitlist entry is for {episode.program}."})
+        # Details decided at admission go in with the admission itself (one versioned change).
+        if primary_counselor is not None:
+            episode.primary_counselor = primary_counselor
+        if primary_substance is not None:
+            episode.primary_substance = primary_substance
+        episode.mat = mat
         episode_admit(actor=actor, episode=episode, admitted_on=admitted_on, request=request)
     elif referral.episode is not None:
         raise ValidationError({"referral": "This referral already has an episode."})
@@ -478,12 +500,6 @@ def referral_admit(
             mat=mat,
             primary_counselor=primary_counselor,
             request=request,
-        )
-    if primary_counselor is not None or primary_substance is not None or mat:
-        Episode.objects.filter(pk=episode.pk).update(
-            primary_counselor=primary_counselor or episode.primary_counselor,
-            primary_substance=primary_substance or episode.primary_substance,
-            mat=mat or episode.mat,
         )
     ConsentToTreat.objects.create(
         organization_id=referral.organization_id,

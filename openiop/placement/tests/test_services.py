@@ -328,3 +328,64 @@ def test_windows_helper_reads_the_patient(patient):
         kind="school",
     )
     assert selectors.patient_windows(patient) == [Window(1, dt.time(7), dt.time(15), "School")]
+
+
+def test_a_returning_person_is_admitted_into_their_existing_chart(org, intake, counselor, program):
+    from openiop.patients.services import patient_create
+
+    existing = patient_create(
+        actor=None,
+        organization=org,
+        first_name="Maya",
+        last_name="Lindqvist",
+        date_of_birth=dt.date(1990, 6, 1),
+    )
+    ref = services.referral_create(
+        actor=intake,
+        organization=org,
+        first_name="maya",
+        last_name="LINDQVIST",
+        date_of_birth=dt.date(1990, 6, 1),
+        phone="555",
+        received_on=dt.date(2026, 11, 12),
+    )
+    assess(ref, counselor)
+    episode = services.referral_admit(
+        actor=counselor,
+        referral=ref,
+        program=program,
+        admitted_on=dt.date(2026, 11, 16),
+        consent_signed_by="Maya Lindqvist",
+    )
+    assert episode.patient == existing
+    assert ref.assessments.get().patient == existing
+
+
+def test_every_bad_rating_is_named_at_once(referral, counselor):
+    with pytest.raises(ValidationError) as err:
+        assess(referral, counselor, ratings={**IOP, "d2": 5, "d4": -1})
+    assert {"d2", "d4"} <= set(err.value.message_dict)
+
+
+def test_admitting_a_waitlisted_person_records_counselor_and_mat(
+    referral, counselor, intake, program
+):
+    assess(referral, counselor)
+    services.referral_waitlist(actor=intake, referral=referral, program=program)
+    episode = services.referral_admit(
+        actor=counselor,
+        referral=referral,
+        program=program,
+        admitted_on=dt.date(2026, 11, 16),
+        consent_signed_by="Maya",
+        primary_counselor=counselor,
+        mat=True,
+        primary_substance=2,
+    )
+    episode.refresh_from_db()
+    assert (episode.primary_counselor, episode.mat, episode.primary_substance) == (
+        counselor,
+        True,
+        2,
+    )
+    assert episode.status == Episode.Status.ADMITTED
