@@ -325,6 +325,13 @@ def episode_discharge(
         expected_version=expected_version,
     )
     released = _release_future_bookings(episode, discharged_on)
+    if reason != TedsDischargeReason.TRANSFERRED:
+        # A discharged patient's calendar link stops (a transfer keeps it: care goes on).
+        from openiop.scheduling.feeds import calendar_feed_active, calendar_feed_revoke
+
+        feed = calendar_feed_active(patient=episode.patient)
+        if feed is not None:
+            calendar_feed_revoke(actor=actor, feed=feed, request=request)
     if released:
         audit_log(
             actor=actor,

@@ -123,3 +123,72 @@ class Session(TenantModel):
     @property
     def local_end(self) -> dt.datetime:
         return self.ends_at.astimezone(self.tz)
+
+
+class CalendarFeedQuerySet(TenantQuerySet):
+    def active(self) -> CalendarFeedQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class CalendarFeed(TenantModel):
+    """A subscribable iCalendar link for one clinician or one patient (issue #4).
+
+    Calendar apps cannot log in, so the link's token is the credential. Only a SHA-256 digest of
+    the token is stored (like ``accounts.ApiToken``): a database leak yields no working link, and
+    staff can never look a link up again, only rotate it. At most one active feed per clinician
+    and per patient (partial unique constraints), so rotating revokes the old link for good.
+    """
+
+    class Kind(models.TextChoices):
+        CLINICIAN = "clinician", "Clinician"
+        PATIENT = "patient", "Patient"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="calendar_feeds",
+    )
+    patient = models.ForeignKey(
+        "patients.Patient",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="calendar_feeds",
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CalendarFeedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="clinician", user__isnull=False, patient__isnull=True)
+                    | Q(kind="patient", patient__isnull=False, user__isnull=True)
+                ),
+                name="calendar_feed_subject_matches_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(revoked_at__isnull=True, user__isnull=False),
+                name="calendar_feed_one_active_per_user",
+            ),
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=Q(revoked_at__isnull=True, patient__isnull=False),
+                name="calendar_feed_one_active_per_patient",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} calendar feed {self.prefix}…"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

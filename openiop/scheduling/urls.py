@@ -1,7 +1,7 @@
 from django.urls import path
 
 from openiop.attendance import views as attendance_views
-from openiop.scheduling import views
+from openiop.scheduling import feed_views, views
 
 app_name = "scheduling"
 urlpatterns = [
@@ -15,5 +15,30 @@ urlpatterns = [
         "<uuid:public_id>/attendance/",
         attendance_views.attendance_record,
         name="attendance-record",
+    ),
+    # Calendar feeds (issue #4): a staff member's own feed and a patient's feed.
+    path("my-calendar/", feed_views.my_calendar, name="my-calendar"),
+    path("my-calendar/create/", feed_views.my_calendar_create, name="my-calendar-create"),
+    path("my-calendar/rotate/", feed_views.my_calendar_rotate, name="my-calendar-rotate"),
+    path("my-calendar/revoke/", feed_views.my_calendar_revoke, name="my-calendar-revoke"),
+    path(
+        "patients/<uuid:public_id>/calendar/",
+        feed_views.patient_calendar_feed,
+        name="patient-calendar",
+    ),
+    path(
+        "patients/<uuid:public_id>/calendar/create/",
+        feed_views.patient_calendar_create,
+        name="patient-calendar-create",
+    ),
+    path(
+        "patients/<uuid:public_id>/calendar/rotate/",
+        feed_views.patient_calendar_rotate,
+        name="patient-calendar-rotate",
+    ),
+    path(
+        "patients/<uuid:public_id>/calendar/revoke/",
+        feed_views.patient_calendar_revoke,
+        name="patient-calendar-revoke",
     ),
 ]

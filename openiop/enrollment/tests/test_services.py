@@ -170,3 +170,21 @@ def test_patient_in_another_org_cannot_join_our_program(other_org, program):
     )
     with pytest.raises(ValidationError):
         episode_create(actor=None, patient=stranger, program=program, admitted_on=NOW.date())
+
+
+def test_discharge_stops_the_patients_calendar_link_but_transfer_keeps_it(episode, site):
+    from openiop.scheduling.feeds import calendar_feed_active, calendar_feed_create
+
+    calendar_feed_create(actor=None, patient=episode.patient)
+    day = Program.objects.create(organization=site.organization, site=site, name="Adult Day IOP")
+    new = episode_transfer(
+        actor=None, episode=episode, to_program=day, effective_on=dt.date(2026, 11, 16)
+    )
+    assert calendar_feed_active(patient=episode.patient) is not None
+    episode_discharge(
+        actor=None,
+        episode=new,
+        discharged_on=dt.date(2026, 11, 18),
+        reason=TedsDischargeReason.COMPLETED,
+    )
+    assert calendar_feed_active(patient=episode.patient) is None
