@@ -53,7 +53,9 @@ class ScreenRoute:
 
 
 def normalize_substances(items: Iterable[str]) -> frozenset[str]:
-    return frozenset(s.strip().lower().replace(" ", "_") for s in items if s and s.strip())
+    return frozenset(
+        s.strip().lower().replace(" ", "_").replace("-", "_") for s in items if s and s.strip()
+    )
 
 
 def route_screen(answers: ScreenAnswers, today: dt.date) -> ScreenRoute:

@@ -268,8 +268,18 @@ def assessment_record(
         substances=list(substances),
         criteria_edition=criteria_edition,
     )
+    if assessed_on > referral.organization.today():
+        raise ValidationError({"assessed_on": "An assessment cannot be dated in the future."})
+    if assessed_on < referral.received_on:
+        raise ValidationError({"assessed_on": "The assessment cannot be before the referral."})
     parsed, rec = recommend(data, referral.organization_id)
-    chosen_level = (chosen_level or rec.level).strip()
+    chosen_level = rules.normalize_level((chosen_level or rec.level).strip())
+    if chosen_level not in rules.LEVELS:
+        raise ValidationError(
+            {
+                "chosen_level": f"Unknown level {chosen_level!r}; use one of {', '.join(rules.LEVELS)}."
+            }
+        )
     if chosen_program is not None:
         if chosen_program.organization_id != referral.organization_id:
             raise ValidationError({"chosen_program": "Unknown program."})
@@ -292,7 +302,8 @@ def assessment_record(
                 f"{chosen_level} (variance)."
             }
         )
-    previous = referral.assessments.order_by("-assessed_on", "-created_at").first()
+    # The newest record is the one in force; a reassessment always supersedes it.
+    previous = referral.assessments.order_by("-created_at", "-id").first()
     assessment = Assessment(
         organization_id=referral.organization_id,
         referral=referral,
@@ -407,7 +418,7 @@ def _patient_for(actor: Any, referral: Referral, request: HttpRequest | None) ->
 
 
 def _latest_assessment(referral: Referral) -> Assessment:
-    assessment = referral.assessments.order_by("-assessed_on", "-created_at").first()
+    assessment = referral.assessments.order_by("-created_at", "-id").first()
     if assessment is None:
         raise ValidationError({"referral": "Record an assessment before admission."})
     return assessment
@@ -419,6 +430,8 @@ def referral_waitlist(
 ) -> Episode:
     """Put the person on the program's waitlist (an Episode in status waitlisted)."""
     _require_open(referral)
+    if program.organization_id != referral.organization_id:
+        raise ValidationError({"program": "Unknown program."})
     _latest_assessment(referral)
     patient = _patient_for(actor, referral, request)
     if referral.episode is not None:
