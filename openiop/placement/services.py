@@ -277,7 +277,8 @@ def assessment_record(
     if chosen_level not in rules.LEVELS:
         raise ValidationError(
             {
-                "chosen_level": f"Unknown level {chosen_level!r}; use one of {', '.join(rules.LEVELS)}."
+                "chosen_level": f"Unknown level {chosen_level!r}; "
+                f"use one of {', '.join(rules.LEVELS)}."
             }
         )
     if chosen_program is not None:
