@@ -1556,6 +1556,9 @@ def _write(plan: DemoPlan, step: Callable[[int], None]) -> DemoResult:
         step(1)
 
     from openiop.placement.demo import add_intake_history
+    from openiop.scheduling.demo_setup import add_schedule_setup
+
+    add_schedule_setup(organization=org, staff=staff)
 
     referrals = add_intake_history(organization=org, seed=plan.seed, now=plan.now, staff=staff)
     audit_log(

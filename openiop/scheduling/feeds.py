@@ -154,7 +154,11 @@ def calendar_feed_revoke(
     *, actor: Any, feed: CalendarFeed, request: HttpRequest | None = None
 ) -> CalendarFeed:
     """Stop a feed link for good. Idempotent: revoking a revoked feed changes nothing."""
-    feed = CalendarFeed.objects.select_for_update().select_related("patient").get(pk=feed.pk)
+    feed = (
+        CalendarFeed.objects.select_for_update(of=("self",))
+        .select_related("patient")
+        .get(pk=feed.pk)
+    )
     if feed.revoked_at is not None:
         return feed
     feed.revoked_at = timezone.now()

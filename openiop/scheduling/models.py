@@ -192,3 +192,147 @@ class CalendarFeed(TenantModel):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+# --- Weekly scheduler in the product (issue #4) ------------------------------------------------
+
+
+class ScheduleBlock(TenantModel):
+    """A weekly time block a program's groups may meet in at one site (site-local wall time).
+
+    Blocks are the solver's ``blocks`` (format v1); a group is one program in one block."""
+
+    class PartOfDay(models.TextChoices):
+        DAY = "day", "Day"
+        EVENING = "evening", "Evening"
+        AFTER_SCHOOL = "after_school", "After school"
+
+    site = models.ForeignKey(
+        "organizations.Site", on_delete=models.CASCADE, related_name="schedule_blocks"
+    )
+    day = models.PositiveSmallIntegerField(help_text="0 = Monday ... 6 = Sunday")
+    start = models.TimeField()
+    minutes = models.PositiveSmallIntegerField()
+    part_of_day = models.CharField(max_length=12, choices=PartOfDay.choices, default=PartOfDay.DAY)
+    label = models.CharField(max_length=60, blank=True)
+
+    class Meta:
+        ordering = ["day", "start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(day__gte=0) & Q(day__lte=6), name="schedule_block_day_0_6"
+            ),
+            models.CheckConstraint(
+                condition=Q(minutes__gte=1) & Q(minutes__lte=480),
+                name="schedule_block_minutes_1_480",
+            ),
+            models.UniqueConstraint(
+                fields=["site", "day", "start", "minutes"], name="schedule_block_unique_in_site"
+            ),
+        ]
+
+    DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+    def __str__(self) -> str:
+        return self.label or f"{self.DAY_NAMES[self.day]} {self.start:%H:%M}"
+
+    @property
+    def solver_id(self) -> str:
+        """The block's id in a solver instance: stable, readable and unique in one site."""
+        return f"b-{self.day}-{self.start:%H%M}-{self.minutes}"
+
+    @property
+    def day_name(self) -> str:
+        return self.DAY_NAMES[self.day]
+
+    @property
+    def end(self) -> dt.time:
+        total = (self.start.hour * 60 + self.start.minute + self.minutes) % 1440
+        return dt.time(total // 60, total % 60)
+
+
+class ClinicianSlot(TenantModel):
+    """A block in which a clinician can lead a group, and how (in person or online)."""
+
+    class Modality(models.TextChoices):
+        IN_PERSON = "in_person", "In person"
+        VIRTUAL = "virtual", "Virtual"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="clinician_slots"
+    )
+    block = models.ForeignKey(ScheduleBlock, on_delete=models.CASCADE, related_name="slots")
+    modality = models.CharField(max_length=10, choices=Modality.choices, default=Modality.IN_PERSON)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "block", "modality"], name="clinician_slot_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.block} ({self.modality})"
+
+
+class ClinicianProgram(TenantModel):
+    """A program whose groups a clinician leads, and how many groups a week at most."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="clinician_programs"
+    )
+    program = models.ForeignKey(
+        "organizations.Program", on_delete=models.CASCADE, related_name="clinicians"
+    )
+    max_groups_per_week = models.PositiveSmallIntegerField(default=5)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "program"], name="clinician_program_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} leads {self.program}"
+
+
+class ScheduleDraft(TenantModel):
+    """One program's proposed week: the solver instance built from the database, its solution,
+    the director's pins, and where the background solve is. Published drafts are history (they
+    created the sessions) and are never solved again."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SOLVING = "solving", "Solving"
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        FAILED = "failed", "Failed"
+
+    program = models.ForeignKey(
+        "organizations.Program", on_delete=models.CASCADE, related_name="schedule_drafts"
+    )
+    week_start = models.DateField(help_text="The Monday of the week")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.CharField(max_length=300, blank=True)
+    instance = models.JSONField(default=dict)
+    solution = models.JSONField(null=True, blank=True)
+    pins = models.JSONField(default=dict, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "program", "week_start"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "week_start"],
+                condition=Q(status="published"),
+                name="schedule_draft_one_published_per_week",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.program} week of {self.week_start:%Y-%m-%d} ({self.status})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.SOLVING)

@@ -42,3 +42,19 @@ urlpatterns = [
         name="patient-calendar-revoke",
     ),
 ]
+
+# The weekly board (issue #4): build, solve, pin and publish a program's week.
+from openiop.scheduling import board_views  # noqa: E402
+
+urlpatterns += [
+    path("board/", board_views.board, name="board"),
+    path("board/<uuid:public_id>/", board_views.board_draft, name="board-draft"),
+    path("board/<uuid:public_id>/progress/", board_views.board_progress, name="board-progress"),
+    path("board/<uuid:public_id>/resolve/", board_views.board_resolve, name="board-resolve"),
+    path(
+        "board/<uuid:public_id>/pin/<uuid:patient_id>/",
+        board_views.board_pin,
+        name="board-pin",
+    ),
+    path("board/<uuid:public_id>/publish/", board_views.board_publish, name="board-publish"),
+]
