@@ -439,15 +439,23 @@ def draft_publish(*, actor: Any, draft: ScheduleDraft, request: Any = None) -> i
 
 def start_background_solve(draft: ScheduleDraft) -> None:
     """Run ``openiop schedule run-draft <id>`` detached from this process (the interim background
-    runner until django-tasks is adopted; swap this one function for ``task.enqueue``)."""
-    subprocess.Popen(  # noqa: S603 (fixed argv, our own interpreter)
-        [sys.executable, "-m", "openiop.cli", "schedule", "run-draft", str(draft.public_id)],
-        start_new_session=True,
-        env=os.environ.copy(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    runner until django-tasks is adopted; swap this one function for ``task.enqueue``).
+
+    Its output goes to ``var/logs/schedule-<draft>.log``, so a runner that cannot start leaves a
+    trace instead of a draft silently stuck in "Queued"."""
+    from django.conf import settings
+
+    logs = settings.VAR_DIR / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    with open(logs / f"schedule-{draft.public_id}.log", "ab") as log:
+        subprocess.Popen(  # noqa: S603 (fixed argv, our own interpreter)
+            [sys.executable, "-m", "openiop.cli", "schedule", "run-draft", str(draft.public_id)],
+            start_new_session=True,
+            env=os.environ.copy(),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def run_draft(*, draft: ScheduleDraft, time_limit: float = 20.0) -> ScheduleDraft:

@@ -310,3 +310,36 @@ def test_a_failed_solve_marks_the_draft_failed(clinic, monkeypatch):
         week.draft_solve(actor=None, draft=draft)
     draft.refresh_from_db()
     assert draft.status == ScheduleDraft.Status.FAILED and "solver crashed" in draft.error
+
+
+#: Queries to render a solved board (session, user, draft, patients, clinicians, rooms, the audit
+#: rows, messages...). The point is that it does not grow with the number of patients.
+BOARD_QUERY_CEILING = 15  # 13 today
+
+
+def test_board_query_count_does_not_grow_with_patients(
+    client, clinic, supervisor, org, program, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    login(client, supervisor)
+    counts = []
+    for monday, extra in ((WEEK, 0), (WEEK + dt.timedelta(days=7), 12)):
+        for i in range(extra):
+            p = patient_create(
+                actor=None, organization=org, first_name=f"More{i}", last_name="Tester",
+                date_of_birth=dt.date(1970, 1, 1 + i),
+            )  # fmt: skip
+            episode_create(actor=None, patient=p, program=program, admitted_on=dt.date(2026, 10, 1))
+        draft = _solved(program, monday=monday)
+        url = reverse("scheduling:board-draft", args=[draft.public_id])
+        client.get(url)  # warm the session and permission caches
+        with django_assert_max_num_queries(BOARD_QUERY_CEILING):
+            with CaptureQueriesContext(connection) as ctx:
+                response = client.get(url)
+        assert response.status_code == 200
+        assert len(response.context["shown"]) == len(draft.instance["patients"])
+        counts.append((len(draft.instance["patients"]), len(ctx.captured_queries)))
+    (few, few_queries), (many, many_queries) = counts
+    assert many > few and many_queries == few_queries, counts
