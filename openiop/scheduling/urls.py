@@ -58,3 +58,14 @@ urlpatterns += [
     ),
     path("board/<uuid:public_id>/publish/", board_views.board_publish, name="board-publish"),
 ]
+
+# Individual sessions and medication visits around a published week (issue #4).
+from openiop.scheduling import appointment_views  # noqa: E402
+
+urlpatterns += [
+    path(
+        "board/<uuid:public_id>/appointments/",
+        appointment_views.board_appointments,
+        name="board-appointments",
+    ),
+]
