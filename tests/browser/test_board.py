@@ -12,24 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 import time
 import zoneinfo
 from pathlib import Path
 
 import pytest
 
-from tests.browser.test_take_attendance import (
-    ARTIFACTS,
-    CHROMIUM_ARGS,
-    ROOT,
-    _free_port,
-    _wait_until_up,
-    chromium,  # noqa: F401 (fixture)
-)
+from tests.browser.harness import ARTIFACTS, CHROMIUM_ARGS, served
 
 USERNAME, PASSWORD = "director", "browser-board-pw-2026"
 NY = zoneinfo.ZoneInfo("America/New_York")
@@ -40,41 +30,9 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def server(tmp_path):
-    """A migrated, seeded SQLite database and ``openiop runserver`` on a free port (its output
-    goes to a log file, read back if the test fails)."""
-    db = tmp_path / "board.sqlite3"
-    env = {
-        **os.environ, "DATABASE_URL": f"sqlite:///{db}", "DEBUG": "true",
-        "OPENIOP_VAR_DIR": str(tmp_path),
-        "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "openiop.settings"),
-        "PYTHONUNBUFFERED": "1",
-    }  # fmt: skip
-    cli = [sys.executable, "-m", "openiop.cli"]
-    run = {"cwd": ROOT, "env": env, "check": True, "capture_output": True, "text": True}
-    subprocess.run([*cli, "migrate", "--noinput"], timeout=60, **run)  # noqa: S603
-    seeded = subprocess.run(  # noqa: S603
-        [sys.executable, str(Path(__file__).with_name("seed_board.py")), USERNAME, PASSWORD],
-        timeout=60, **run,
-    )  # fmt: skip
-    data = json.loads(seeded.stdout.strip().splitlines()[-1])
-    port = _free_port()
-    log = tmp_path / "server.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(  # noqa: S603
-            [*cli, "runserver", f"127.0.0.1:{port}", "--noreload"], cwd=ROOT, env=env,
-            stdout=out, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-    try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_until_up(base + "/accounts/login/", proc)
-        yield {"url": base, "db": db, "log": log, **data}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+    """A migrated, seeded SQLite database and ``openiop runserver`` on a free port."""
+    with served(tmp_path, "seed_board.py", USERNAME, PASSWORD) as data:
+        yield data
 
 
 def _published(db: Path) -> dict[str, object]:
@@ -102,7 +60,7 @@ def _published(db: Path) -> dict[str, object]:
     }
 
 
-def test_director_builds_solves_and_publishes_next_week(chromium, server):  # noqa: F811
+def test_director_builds_solves_and_publishes_next_week(chromium, server):
     from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)

@@ -8,22 +8,12 @@ Chromium; the rows are checked in that SQLite file afterwards.
 
 from __future__ import annotations
 
-import json
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.browser.test_take_attendance import (
-    ARTIFACTS,
-    CHROMIUM_ARGS,
-    ROOT,
-    _free_port,
-    _wait_until_up,
-    chromium,  # noqa: F401 (fixture)
-)
+from tests.browser.harness import ARTIFACTS, CHROMIUM_ARGS, served
 
 USERNAME, PASSWORD = "casey", "browser-intake-pw-2026"
 RATINGS = {1: 0, 2: 0, 3: 1, 4: 2, 5: 2, 6: 1}
@@ -34,39 +24,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def server(tmp_path):
     """A migrated, seeded SQLite database and ``openiop runserver`` on a free port."""
-    import os
-
-    db = tmp_path / "intake.sqlite3"
-    env = {
-        **os.environ, "DATABASE_URL": f"sqlite:///{db}", "DEBUG": "true",
-        "OPENIOP_VAR_DIR": str(tmp_path),
-        "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "openiop.settings"),
-        "PYTHONUNBUFFERED": "1",
-    }  # fmt: skip
-    cli = [sys.executable, "-m", "openiop.cli"]
-    run = {"cwd": ROOT, "env": env, "check": True, "capture_output": True, "text": True}
-    subprocess.run([*cli, "migrate", "--noinput"], timeout=60, **run)  # noqa: S603
-    seeded = subprocess.run(  # noqa: S603
-        [sys.executable, str(Path(__file__).with_name("seed_intake.py")), USERNAME, PASSWORD],
-        timeout=60, **run,
-    )  # fmt: skip
-    data = json.loads(seeded.stdout.strip().splitlines()[-1])
-    port = _free_port()
-    proc = subprocess.Popen(  # noqa: S603
-        [*cli, "runserver", f"127.0.0.1:{port}", "--noreload"], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_until_up(base + "/accounts/login/", proc)
-        yield {"url": base, "db": db, **data}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+    with served(tmp_path, "seed_intake.py", USERNAME, PASSWORD) as data:
+        yield data
 
 
 def _outcome(db: Path, series_public_id: str) -> dict[str, object]:
@@ -96,7 +55,7 @@ def _outcome(db: Path, series_public_id: str) -> dict[str, object]:
     return {"status": status, "booked": booked[0], "groups": booked[1], "expected": expected}
 
 
-def test_counselor_takes_a_referral_to_a_first_group(chromium, server):  # noqa: F811
+def test_counselor_takes_a_referral_to_a_first_group(chromium, server):
     from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)

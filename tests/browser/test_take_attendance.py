@@ -8,95 +8,23 @@ checks the rows in that SQLite file.
 
 from __future__ import annotations
 
-import json
-import os
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
+from tests.browser.harness import ARTIFACTS, CHROMIUM_ARGS, served
+
 USERNAME, PASSWORD = "frontdesk", "browser-test-pw-2026"
 
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_up(url: str, server: subprocess.Popen, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server exited early: {server.stdout.read()}")  # type: ignore[union-attr]
-        try:
-            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 (local test server)
-                return
-        except urllib.error.HTTPError:
-            return  # it answers
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"the server did not answer at {url} within {timeout} s")
-
-
-@pytest.fixture
-def chromium() -> Path:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing; CI must install Debian's chromium package")
-        pytest.skip(f"{CHROMIUM} is not installed (apt install chromium); skipped outside CI")
-    return CHROMIUM
-
-
 @pytest.fixture
 def server(tmp_path):
     """A migrated, seeded SQLite database and ``openiop runserver`` on a free port."""
-    db = tmp_path / "e2e.sqlite3"
-    env = {
-        **os.environ, "DATABASE_URL": f"sqlite:///{db}", "DEBUG": "true",
-        "OPENIOP_VAR_DIR": str(tmp_path),
-        "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "openiop.settings"),
-        "PYTHONUNBUFFERED": "1",
-    }  # fmt: skip
-    cli = [sys.executable, "-m", "openiop.cli"]
-    run = {"cwd": ROOT, "env": env, "check": True, "capture_output": True, "text": True}
-    subprocess.run([*cli, "migrate", "--noinput"], timeout=60, **run)  # noqa: S603
-    seeded = subprocess.run(  # noqa: S603
-        [sys.executable, str(Path(__file__).with_name("seed.py")), USERNAME, PASSWORD],
-        timeout=60, **run,
-    )  # fmt: skip
-    data = json.loads(seeded.stdout.strip().splitlines()[-1])
-    port = _free_port()
-    proc = subprocess.Popen(  # noqa: S603
-        [*cli, "runserver", f"127.0.0.1:{port}", "--noreload"], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_until_up(base + "/accounts/login/", proc)
-        yield {"url": base, "db": db, **data}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+    with served(tmp_path, "seed.py", USERNAME, PASSWORD) as data:
+        yield data
 
 
 def _attendance_counts(db: Path) -> dict[str, int]:
