@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "openiop.scheduling",
     "openiop.attendance",
     "openiop.placement",
+    "openiop.clinical",
     "openiop.reports",
 ]
 
