@@ -16,6 +16,7 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
+from openiop.core.actors import user_or_none as _user
 from openiop.core.audit import audit_log
 from openiop.core.models import AuditEvent
 from openiop.enrollment.models import Episode, EpisodeStatusChange, TedsDischargeReason
@@ -32,10 +33,6 @@ ALLOWED: dict[str, set[str]] = {
     S.ON_HOLD: {S.ACTIVE, S.DISCHARGED},
     S.DISCHARGED: set(),
 }
-
-
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "pk", None) else None
 
 
 def _change(

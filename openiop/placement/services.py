@@ -15,6 +15,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from openiop.core.actors import user_or_none as _user
 from openiop.core.audit import audit_log
 from openiop.core.models import AuditEvent
 from openiop.enrollment.models import Episode
@@ -30,10 +31,6 @@ from openiop.scheduling.services import series_enroll
 
 CAT = AuditEvent.Category.EPISODE
 R = Referral.Status
-
-
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "pk", None) else None
 
 
 def _require_open(referral: Referral) -> None:

@@ -20,6 +20,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from openiop.attendance.models import AttendanceRecord
+from openiop.core.actors import user_or_none as _user
 from openiop.core.audit import audit_log
 from openiop.core.models import AuditEvent
 from openiop.patients.models import Patient
@@ -36,10 +37,6 @@ WINDOW_AFTER = dt.timedelta(weeks=8)
 
 def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "pk", None) else None
 
 
 def _subject(*, patient: Patient | None, user: Any) -> tuple[str, dict[str, Any], Any]:

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from openiop.attendance.models import AttendanceRecord
+from openiop.core.actors import user_or_none as _user
 from openiop.core.audit import audit_log
 from openiop.core.models import AuditEvent
 from openiop.enrollment.models import Episode
@@ -18,10 +19,6 @@ from openiop.organizations.models import Program, Room
 from openiop.scheduling.models import Session, SessionKind, SessionSeries
 
 CAT = AuditEvent.Category.SCHEDULE
-
-
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "pk", None) else None
 
 
 def local_datetime(day: dt.date, at: dt.time, tz: Any) -> dt.datetime:

@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from openiop.core.actors import user_or_none as _user
 from openiop.core.audit import audit_log
 from openiop.core.models import AuditEvent
 from openiop.enrollment.models import Episode
@@ -50,10 +51,6 @@ GROUP_MIN = 3
 
 #: How often (seconds) the solver's progress is written to the draft for the board to poll.
 PROGRESS_EVERY = 1.0
-
-
-def _user(actor: Any) -> Any:
-    return actor if getattr(actor, "pk", None) else None
 
 
 def monday_of(day: dt.date) -> dt.date:
