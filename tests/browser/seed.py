@@ -1,7 +1,7 @@
 """Seed data for the browser test, run in a subprocess against the test's own SQLite file.
 
 A small clinic with a front-desk user and three admitted patients booked into a group session
-that started 30 minutes ago (so check-in is open). Writes the ids the test needs as JSON.
+that started 30 minutes ago (or at local midnight, if that is later) (so check-in is open). Writes the ids the test needs as JSON.
 
 Usage: DATABASE_URL=sqlite:///... python tests/browser/seed.py USERNAME PASSWORD
 """
@@ -40,7 +40,10 @@ def main(username: str, password: str) -> dict[str, object]:
     user.groups.add(Group.objects.get_or_create(name=Role.FRONT_DESK.value)[0])
 
     now = timezone.now().replace(second=0, microsecond=0)
-    starts_at = now - dt.timedelta(minutes=30)
+    # Thirty minutes ago, but never before the site's local midnight: the dashboard lists today's
+    # sessions, and a run just after midnight must not put the group on yesterday's list.
+    local_midnight = now.astimezone(site.tz).replace(hour=0, minute=0)
+    starts_at = max(now - dt.timedelta(minutes=30), local_midnight)
     admitted = starts_at.astimezone(site.tz).date() - dt.timedelta(days=3)
     session = session_create(
         actor=None, program=program, title="Evening process group", starts_at=starts_at,
