@@ -36,6 +36,9 @@ INSTALLED_APPS = [
     "openiop.attendance",
     "openiop.placement",
     "openiop.clinical",
+    "openiop.questionnaires",
+    "openiop.medications",
+    "openiop.billing",
     "openiop.reports",
 ]
 

@@ -15,5 +15,9 @@ urlpatterns = [
     path("calendar/", include("openiop.scheduling.feed_urls")),
     path("episodes/", include("openiop.enrollment.urls")),
     path("intake/", include("openiop.placement.urls")),
+    path("clinical/", include("openiop.clinical.urls")),
+    path("questionnaires/", include("openiop.questionnaires.urls")),
+    path("medications/", include("openiop.medications.urls")),
+    path("billing/", include("openiop.billing.urls")),
     path("", include("openiop.reports.urls")),
 ]

@@ -36,10 +36,22 @@ class Perm(StrEnum):
     REFERRAL_VIEW = "referral.view"
     REFERRAL_MANAGE = "referral.manage"  # take referrals, screen, waitlist, refer out, close
     ASSESSMENT_RECORD = "assessment.record"  # six-dimension assessment and level choice
+    NOTE_VIEW = "note.view"  # clinical record: notes, plans, summaries, scores, screens, meds
+    NOTE_WRITE = "note.write"  # write and sign notes, plans, reviews, discharge summaries
+    NOTE_COSIGN = "note.cosign"  # co-sign notes of supervisees
+    SUD_NOTE_WRITE = "sud_note.write"  # SUD counseling notes (42 CFR 2.11); author-only reads
+    UR_PACKET = "ur.packet"  # assemble, print and export utilization-review packets
+    AUTHORIZATION_VIEW = "authorization.view"
+    AUTHORIZATION_MANAGE = "authorization.manage"  # record payer authorizations
+    QUESTIONNAIRE_RECORD = "questionnaire.record"  # give a questionnaire, record answers
+    ALERT_FOLLOW_UP = "alert.follow_up"  # record the follow-up that closes a clinical alert
+    MEDICATION_MANAGE = "medication.manage"  # medications and MAT
+    DRUG_SCREEN_RECORD = "drug_screen.record"
 
 
 ALL_STAFF = frozenset(Role)
 _R = Role
+_CLINICIANS = frozenset({_R.COUNSELOR, _R.PRESCRIBER, _R.PROGRAM_DIRECTOR, _R.ADMIN})
 
 ROLE_PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.PATIENT_VIEW: ALL_STAFF,
@@ -59,6 +71,23 @@ ROLE_PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.REFERRAL_MANAGE: frozenset({_R.INTAKE, _R.COUNSELOR, _R.PROGRAM_DIRECTOR, _R.ADMIN}),
     Perm.ASSESSMENT_RECORD: frozenset(
         {_R.INTAKE, _R.COUNSELOR, _R.PRESCRIBER, _R.PROGRAM_DIRECTOR, _R.ADMIN}
+    ),
+    Perm.NOTE_VIEW: frozenset(
+        {_R.INTAKE, _R.COUNSELOR, _R.PRESCRIBER, _R.PROGRAM_DIRECTOR, _R.AUDITOR, _R.ADMIN}
+    ),
+    Perm.NOTE_WRITE: _CLINICIANS,
+    Perm.NOTE_COSIGN: frozenset({_R.PRESCRIBER, _R.PROGRAM_DIRECTOR, _R.ADMIN}),
+    Perm.SUD_NOTE_WRITE: frozenset({_R.COUNSELOR, _R.PRESCRIBER, _R.PROGRAM_DIRECTOR}),
+    Perm.UR_PACKET: frozenset({_R.COUNSELOR, _R.PROGRAM_DIRECTOR, _R.BILLING, _R.ADMIN}),
+    Perm.AUTHORIZATION_VIEW: ALL_STAFF - {_R.FRONT_DESK},
+    Perm.AUTHORIZATION_MANAGE: frozenset({_R.INTAKE, _R.BILLING, _R.PROGRAM_DIRECTOR, _R.ADMIN}),
+    Perm.QUESTIONNAIRE_RECORD: frozenset(
+        {_R.INTAKE, _R.COUNSELOR, _R.PRESCRIBER, _R.PROGRAM_DIRECTOR, _R.ADMIN}
+    ),
+    Perm.ALERT_FOLLOW_UP: _CLINICIANS,
+    Perm.MEDICATION_MANAGE: frozenset({_R.PRESCRIBER, _R.PROGRAM_DIRECTOR, _R.ADMIN}),
+    Perm.DRUG_SCREEN_RECORD: frozenset(
+        {_R.COUNSELOR, _R.PRESCRIBER, _R.PROGRAM_DIRECTOR, _R.ADMIN}
     ),
 }
 

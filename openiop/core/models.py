@@ -82,6 +82,8 @@ class AuditEvent(models.Model):
         SCHEDULE = "schedule", "Schedule"
         ATTENDANCE = "attendance", "Attendance"
         COMPLIANCE = "compliance", "Weekly hours"
+        CLINICAL = "clinical", "Clinical record"
+        BILLING = "billing", "Billing and authorizations"
         ADMINISTRATIVE = "administrative", "Administrative"
 
     occurred_at = models.DateTimeField(db_index=True)

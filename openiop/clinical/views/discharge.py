@@ -1,0 +1,3 @@
+"""Clinical discharge views (being written)."""
+
+urlpatterns: list = []

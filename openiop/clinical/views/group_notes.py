@@ -1,0 +1,3 @@
+"""Clinical group_notes views (being written)."""
+
+urlpatterns: list = []

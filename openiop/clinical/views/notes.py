@@ -1,0 +1,3 @@
+"""Clinical notes views (being written)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Clinical plans views (being written)."""
+
+urlpatterns: list = []

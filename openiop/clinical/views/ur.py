@@ -1,0 +1,3 @@
+"""Clinical ur views (being written)."""
+
+urlpatterns: list = []
