@@ -32,6 +32,11 @@ class User(AbstractUser):
         related_name="staff",
     )
     credential = models.CharField(max_length=8, choices=Credential.choices, blank=True)
+    # Supervisees and pre-licensed staff: their signed notes wait in this person's co-signature
+    # queue until co-signed (issue #5). Empty for staff who sign on their own.
+    cosigner = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="supervisees"
+    )
     npi = models.CharField("NPI", max_length=10, blank=True)
 
     def __str__(self) -> str:

@@ -115,6 +115,21 @@ class Program(TenantModel):
     typical_length_weeks = models.PositiveSmallIntegerField(default=6)
     group_size_cap = models.PositiveSmallIntegerField(default=12)
     is_active = models.BooleanField(default=True)
+    # Documentation rules (domain.md §5): the note format counselors write in, how soon a new
+    # patient needs a treatment plan, how often plans are reviewed (30 days by default; Medicare
+    # IOP "no less than every other month" = 2 months), and how soon after discharge the summary
+    # is due (7 days, the strictest rule in domain.md §5.4).
+    note_format = models.CharField(
+        max_length=4,
+        choices=[("DAP", "DAP"), ("BIRP", "BIRP"), ("SOAP", "SOAP")],
+        default="DAP",
+    )
+    plan_due_days = models.PositiveSmallIntegerField(default=7)
+    plan_review_interval = models.PositiveSmallIntegerField(default=30)
+    plan_review_unit = models.CharField(
+        max_length=6, choices=[("days", "days"), ("months", "months")], default="days"
+    )
+    discharge_summary_days = models.PositiveSmallIntegerField(default=7)
 
     class Meta:
         constraints = [
@@ -131,6 +146,9 @@ class Program(TenantModel):
             ),
             models.CheckConstraint(
                 condition=Q(group_size_cap__gte=1), name="program_group_cap_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(plan_review_interval__gte=1), name="program_plan_review_positive"
             ),
         ]
 

@@ -19,7 +19,7 @@ from openiop.accounts.permissions import Role
 from openiop.core.models import AuditEvent
 from openiop.patients.models import Patient
 
-X = uuid.uuid4()
+X = uuid.UUID("5f0c2b1e-7d4a-4c61-9a53-2e8b1d0f6a77")  # fixed: test ids must not vary per run
 ENDPOINTS = [
     ("get", "/api/v1/patients"),
     ("post", "/api/v1/patients"),
