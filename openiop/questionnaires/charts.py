@@ -1,0 +1,135 @@
+"""Score-over-time chart for one patient and instrument: data in -> SVG text out.
+
+Severity bands are shaded behind the line (pale green to red), a screening cut-off is a dashed
+line, and flagged administrations are marked with a red ring. Built with ``matplotlib.figure``
+(never pyplot: its global state is unsafe across requests), deterministic output, cached by
+value; the SVG carries a <title> and a <desc> that states every point in words (same pattern as
+``openiop/reports/charts_hours.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from matplotlib.figure import Figure  # noqa: E402
+
+from openiop.questionnaires.instruments import registry  # noqa: E402
+
+BAND_COLORS = ("#e3f1e4", "#f3f5dc", "#fdf0d5", "#fbe0cc", "#f8d3d0")
+LINE = "#1f5f8b"
+FLAG = "#b3261e"
+
+
+@dataclass(frozen=True)
+class Point:
+    on: date
+    value: int
+    flagged: bool = False
+    severity: str = ""
+
+
+def _band_colors(n: int) -> list[str]:
+    if n <= 1:
+        return [BAND_COLORS[0]]
+    step = (len(BAND_COLORS) - 1) / (n - 1)
+    return [BAND_COLORS[round(i * step)] for i in range(n)]
+
+
+def metric_label(instrument: str) -> str:
+    d = registry.get(instrument)
+    return "total" if d.trend_metric == "total" else f"{d.trend_metric} score"
+
+
+def describe(instrument: str, points: Sequence[Point]) -> str:
+    d = registry.get(instrument)
+    if not points:
+        return f"No {d.short_title} scores recorded."
+    parts = []
+    for p in points:
+        text = f"{p.on:%b} {p.on.day}, {p.on.year}: {p.value}"
+        if p.severity:
+            text += f" ({p.severity})"
+        if p.flagged:
+            text += ", flagged"
+        parts.append(text)
+    change = points[-1].value - points[0].value
+    trend = f"change {change:+d} since the first" if len(points) > 1 else "one score"
+    bands = ", ".join(f"{b.label} {b.low}-{b.high}" for b in d.bands)
+    prefix = f"{d.short_title} {metric_label(instrument)} over time; {trend}."
+    if bands:
+        prefix += f" Bands: {bands}."
+    return prefix + " " + "; ".join(parts) + "."
+
+
+@functools.lru_cache(maxsize=512)
+def _render(instrument: str, points: tuple[Point, ...], small: bool, uid: str) -> str:
+    d = registry.get(instrument)
+    if d.trend_range is not None:
+        low, high = d.trend_range
+    else:
+        low, high = d.min_total or 0, d.max_total or max([p.value for p in points] + [1])
+    fig = Figure(figsize=(3.4, 1.5) if small else (7.2, 2.8), dpi=72)
+    ax = fig.add_subplot(1, 1, 1)
+    for band, color in zip(d.bands, _band_colors(len(d.bands)), strict=True):
+        ax.axhspan(band.low - 0.5 if band.low else low, band.high + 0.5, color=color, lw=0)
+        if not small:
+            ax.text(
+                1.01, (band.low + band.high) / 2, band.label, transform=ax.get_yaxis_transform(),
+                fontsize=7, va="center", color="#4a5561",
+            )  # fmt: skip
+    if d.trend_cutoff is not None:
+        ax.axhline(d.trend_cutoff, color="#1d2733", lw=1, ls="--")
+        if not small:
+            ax.text(
+                1.01, d.trend_cutoff, f"cut-off {d.trend_cutoff}",
+                transform=ax.get_yaxis_transform(), fontsize=7, va="center",
+            )  # fmt: skip
+    xs = list(range(len(points)))
+    ys = [p.value for p in points]
+    ax.plot(xs, ys, color=LINE, lw=1.8, marker="o", ms=3.5 if small else 5)
+    for x, p in zip(xs, points, strict=True):
+        if p.flagged:
+            ax.plot([x], [p.value], marker="o", ms=11, mfc="none", mec=FLAG, mew=1.8)
+    ax.set_ylim(low - 0.5, high + 0.5)
+    ax.set_xlim(-0.5, max(len(points) - 0.5, 0.5))
+    if small:
+        ax.set_xticks([])
+        ax.tick_params(axis="y", labelsize=6)
+    else:
+        labels = [f"{p.on:%b} {p.on.day}" for p in points]
+        ax.set_xticks(xs, labels, fontsize=8, rotation=45 if len(points) > 8 else 0)
+        ax.set_ylabel(metric_label(instrument), fontsize=9)
+        ax.tick_params(axis="y", labelsize=8)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    fig.tight_layout()
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": "openiop", "svg.fonttype": "none"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg") :]
+    title = f"{d.short_title} {metric_label(instrument)} over time"
+    head_end = svg.index(">") + 1
+    opening = svg[:head_end].replace(
+        "<svg ", f'<svg role="img" aria-labelledby="{uid}-title {uid}-desc" ', 1
+    )
+    accessible = (
+        f'<title id="{uid}-title">{html.escape(title)}</title>'
+        f'<desc id="{uid}-desc">{html.escape(describe(instrument, points))}</desc>'
+    )
+    return opening + accessible + svg[head_end:]
+
+
+def trend_svg(instrument: str, points: Sequence[Point], *, small: bool = False) -> str:
+    """An inline ``<svg>`` (no XML prolog) with <title> and <desc>; equal inputs, equal SVG."""
+    uid = f"q-{instrument}-{'s' if small else 'l'}"
+    return _render(instrument, tuple(points), small, uid)

@@ -1,0 +1,334 @@
+"""Questionnaire reads: lists, trends, open alerts, what is due, and the contexts of the
+reusable template partials (dashboard alerts panel, chart scores panel, attendee scores).
+
+Every read of patient data is audited (one row per read; one row naming every patient for
+lists). Scores are part of the clinical record: reading them needs ``Perm.NOTE_VIEW``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Case, IntegerField, Value, When
+from django.http import HttpRequest
+
+from openiop.accounts.permissions import Perm, user_has_perm
+from openiop.core.access import require_perm
+from openiop.core.audit import audit_log, audit_log_many
+from openiop.core.models import AuditEvent
+from openiop.enrollment.models import Episode
+from openiop.patients.models import Patient
+from openiop.questionnaires import charts, schedule
+from openiop.questionnaires.instruments import registry
+from openiop.questionnaires.models import (
+    ClinicalAlert,
+    QuestionnaireResponse,
+    QuestionnaireSchedule,
+)
+
+CAT = AuditEvent.Category.CLINICAL
+ATTENDEE_INSTRUMENTS = ("phq9", "gad7", "bam")
+
+
+def _points(responses: Iterable[QuestionnaireResponse]) -> list[charts.Point]:
+    """Chart points, oldest first, from responses of one instrument."""
+    out = []
+    for r in sorted(responses, key=lambda r: (r.administered_at, r.pk)):
+        value = r.trend_value
+        if value is not None:
+            out.append(
+                charts.Point(
+                    on=r.administered_at.date(),
+                    value=int(value),
+                    flagged=bool(r.alert_flags),
+                    severity=r.severity,
+                )
+            )
+    return out
+
+
+def response_list_for_patient(
+    *,
+    user: Any,
+    patient: Patient,
+    instrument: str | None = None,
+    request: HttpRequest | None = None,
+) -> list[QuestionnaireResponse]:
+    """The patient's responses, newest first (optionally one instrument)."""
+    require_perm(user, Perm.NOTE_VIEW)
+    qs = QuestionnaireResponse.objects.for_org(user.organization_id).filter(patient=patient)
+    if instrument:
+        qs = qs.filter(instrument=instrument)
+    responses = list(qs.select_related("administered_by", "episode"))
+    audit_log(
+        actor=user,
+        action="openiop.questionnaires.response.list",
+        category=CAT,
+        obj=patient,
+        patient=patient,
+        request=request,
+        detail={"instrument": instrument or "all", "count": len(responses)},
+    )
+    return responses
+
+
+def response_get(*, user: Any, public_id: Any, request: HttpRequest | None = None):  # noqa: ANN201
+    from openiop.core.access import get_for_user_or_404
+
+    qs = QuestionnaireResponse.objects.select_related("patient", "administered_by", "episode")
+    response = get_for_user_or_404(qs, user, public_id, Perm.NOTE_VIEW)
+    audit_log(
+        actor=user,
+        action="openiop.questionnaires.response.view",
+        category=CAT,
+        obj=response,
+        patient=response.patient,
+        request=request,
+    )
+    return response
+
+
+def score_trend(
+    *, user: Any, patient: Patient, instrument: str, request: HttpRequest | None = None
+) -> list[charts.Point]:
+    """Scores over time (oldest first) for one instrument: the chart's data."""
+    responses = response_list_for_patient(
+        user=user, patient=patient, instrument=instrument, request=request
+    )
+    return _points(responses)
+
+
+def alert_list_open(
+    user: Any, *, request: HttpRequest | None = None, limit: int | None = None
+) -> list[ClinicalAlert]:
+    """Open alerts in the user's organization: the user's own first, then oldest first.
+
+    Roles that cannot read the clinical record (front desk, billing) get an empty list."""
+    if not user_has_perm(user, Perm.NOTE_VIEW):
+        return []
+    qs = (
+        ClinicalAlert.objects.for_org(user.organization_id)
+        .open()
+        .select_related("patient", "assigned_to", "response", "episode__program")
+        .annotate(
+            mine=Case(
+                When(assigned_to_id=user.pk, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("mine", "raised_at", "id")
+    )
+    alerts = list(qs[:limit] if limit else qs)
+    audit_log_many(
+        actor=user,
+        action="openiop.questionnaires.alert.list",
+        category=CAT,
+        patients=[a.patient for a in alerts],
+        request=request,
+    )
+    return alerts
+
+
+def alert_get(*, user: Any, public_id: Any, perm: Perm = Perm.NOTE_VIEW, request=None):  # noqa: ANN001, ANN201
+    from openiop.core.access import get_for_user_or_404
+
+    qs = ClinicalAlert.objects.select_related(
+        "patient", "response", "assigned_to", "followed_up_by", "episode__program"
+    )
+    alert = get_for_user_or_404(qs, user, public_id, perm)
+    audit_log(
+        actor=user,
+        action="openiop.questionnaires.alert.view",
+        category=CAT,
+        obj=alert,
+        patient=alert.patient,
+        request=request,
+    )
+    return alert
+
+
+def questionnaires_due(episode: Episode, today: dt.date) -> list[schedule.Due]:
+    """What the episode's program schedule says is due on ``today`` (not audited: it shows
+    instrument names and dates, no scores)."""
+    rules = [
+        schedule.Rule(s.instrument, s.at_admission, s.every_n_days, s.at_discharge)
+        for s in QuestionnaireSchedule.objects.for_org(episode.organization_id).filter(
+            program_id=episode.program_id
+        )
+    ]
+    if not rules:
+        return []
+    given: dict[str, list[dt.date]] = {}
+    rows = (
+        QuestionnaireResponse.objects.for_org(episode.organization_id)
+        .filter(patient_id=episode.patient_id, instrument__in=[r.instrument for r in rules])
+        .values_list("instrument", "administered_at")
+    )
+    for instrument, at in rows:
+        given.setdefault(instrument, []).append(at.date())
+    return schedule.due_items(
+        rules,
+        admitted_on=episode.admitted_on,
+        today=today,
+        given=given,
+        discharged_on=episode.discharged_on,
+    )
+
+
+# -- partial contexts -------------------------------------------------------------------------
+
+
+@dataclass
+class InstrumentScores:
+    instrument: str
+    title: str
+    latest: QuestionnaireResponse
+    count: int
+    first: QuestionnaireResponse
+    chart_svg: str = ""
+    metric: str = "total"
+
+    @property
+    def change(self) -> int | None:
+        a, b = self.first.trend_value, self.latest.trend_value
+        if a is None or b is None or self.count < 2:
+            return None
+        return b - a
+
+
+@dataclass
+class ScoresPanel:
+    patient: Patient
+    instruments: list[InstrumentScores] = field(default_factory=list)
+    open_alerts: list[ClinicalAlert] = field(default_factory=list)
+    due: list[schedule.Due] = field(default_factory=list)
+    can_record: bool = False
+    responses: list[QuestionnaireResponse] = field(default_factory=list)  # oldest first
+
+
+def scores_panel(
+    *,
+    user: Any,
+    patient: Patient,
+    episode: Episode | None = None,
+    today: dt.date | None = None,
+    small_charts: bool = True,
+    request: HttpRequest | None = None,
+) -> ScoresPanel:
+    """Latest score per instrument with a small trend chart, open alerts, and what is due.
+
+    Context for ``questionnaires/_scores_panel.html`` (variable ``scores_panel``)."""
+    require_perm(user, Perm.NOTE_VIEW)
+    responses = list(
+        QuestionnaireResponse.objects.for_org(user.organization_id)
+        .filter(patient=patient)
+        .select_related("administered_by")
+        .order_by("administered_at", "id")
+    )
+    by_instrument: dict[str, list[QuestionnaireResponse]] = {}
+    for r in responses:
+        by_instrument.setdefault(r.instrument, []).append(r)
+    panel = ScoresPanel(patient=patient, can_record=user_has_perm(user, Perm.QUESTIONNAIRE_RECORD))
+    for key in registry.KEYS:
+        rows = by_instrument.get(key)
+        if not rows:
+            continue
+        points = _points(rows)
+        d = registry.get(key)
+        panel.instruments.append(
+            InstrumentScores(
+                instrument=key,
+                title=d.short_title,
+                latest=rows[-1],
+                first=rows[0],
+                count=len(rows),
+                chart_svg=charts.trend_svg(key, points, small=small_charts) if points else "",
+                metric=charts.metric_label(key),
+            )
+        )
+    panel.open_alerts = list(
+        ClinicalAlert.objects.for_org(user.organization_id)
+        .open()
+        .filter(patient=patient)
+        .select_related("assigned_to")
+    )
+    if episode is not None and today is not None:
+        panel.due = questionnaires_due(episode, today)
+    audit_log(
+        actor=user,
+        action="openiop.questionnaires.response.list",
+        category=CAT,
+        obj=patient,
+        patient=patient,
+        request=request,
+        detail={"instrument": "all", "count": len(responses), "view": "scores_panel"},
+    )
+    return panel
+
+
+@dataclass(frozen=True)
+class LatestScore:
+    instrument: str
+    title: str
+    text: str  # "12 moderate" / "use 3 · risk 10 · protective 14"
+    on: dt.date
+    flagged: bool
+
+
+def _latest_text(r: QuestionnaireResponse) -> str:
+    if r.total is None:
+        return " · ".join(f"{k} {v}" for k, v in r.subscales.items())
+    return f"{r.total} {r.severity}".strip()
+
+
+def latest_scores_for_patients(
+    *,
+    user: Any,
+    patients: Iterable[Patient],
+    instruments: tuple[str, ...] = ATTENDEE_INSTRUMENTS,
+    request: HttpRequest | None = None,
+) -> dict[int, list[LatestScore]]:
+    """Latest PHQ-9 / GAD-7 / BAM per patient, keyed by patient pk, in one query (for the
+    group-note screen; render each with ``{% attendee_scores scores_by_patient patient %}``).
+    Roles without ``NOTE_VIEW`` get an empty mapping."""
+    people = list(patients)
+    if not people or not user_has_perm(user, Perm.NOTE_VIEW):
+        return {}
+    rows = (
+        QuestionnaireResponse.objects.for_org(user.organization_id)
+        .filter(patient__in=people, instrument__in=instruments)
+        .order_by("patient_id", "instrument", "-administered_at", "-id")
+        .only("patient_id", "instrument", "total", "severity", "subscales", "flags",
+              "administered_at")
+    )  # fmt: skip
+    latest: dict[tuple[int, str], QuestionnaireResponse] = {}
+    for r in rows:
+        latest.setdefault((r.patient_id, r.instrument), r)
+    out: dict[int, list[LatestScore]] = {}
+    for p in people:
+        items = []
+        for key in instruments:
+            r = latest.get((p.pk, key))
+            if r is not None:
+                items.append(
+                    LatestScore(
+                        instrument=key,
+                        title=registry.get(key).short_title,
+                        text=_latest_text(r),
+                        on=r.administered_at.date(),
+                        flagged=bool(r.alert_flags),
+                    )
+                )
+        out[p.pk] = items
+    audit_log_many(
+        actor=user,
+        action="openiop.questionnaires.response.latest",
+        category=CAT,
+        patients=[p for p in people if out.get(p.pk)],
+        request=request,
+    )
+    return out
