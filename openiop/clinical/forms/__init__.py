@@ -1,0 +1,1 @@
+"""Clinical HTML forms, one module per area."""
