@@ -168,8 +168,9 @@ def logins() -> list[tuple[str, str, str]]:
 
 
 def progress_total(patients: int) -> int:
-    """Steps ``build_demo`` reports: one for the set-up, one per patient, one for the sessions."""
-    return patients + 2
+    """Steps ``build_demo`` reports: one for the set-up, one per patient, one for the sessions,
+    one for the clinical record."""
+    return patients + 3
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1561,6 +1562,8 @@ def _write(plan: DemoPlan, step: Callable[[int], None]) -> DemoResult:
     add_schedule_setup(organization=org, staff=staff)
 
     referrals = add_intake_history(organization=org, seed=plan.seed, now=plan.now, staff=staff)
+    _add_clinical_record(org, plan, staff)
+    step(1)
     audit_log(
         actor=None,
         action="openiop.organizations.demo.create",
@@ -1588,6 +1591,25 @@ def _write(plan: DemoPlan, step: Callable[[int], None]) -> DemoResult:
         now=plan.now,
         counts=counts,
         logins=logins(),
+    )
+
+
+def _add_clinical_record(org: Organization, plan: DemoPlan, staff: dict[str, User]) -> None:
+    """Plans and reviews, questionnaires, notes and group notes, medications and screens,
+    authorizations and discharge summaries: each app seeds its own part from the episodes
+    and sessions written above, with its own seeded random stream."""
+    from openiop.clinical.demo_plans import seed_plans
+    from openiop.questionnaires.demo import seed_questionnaire_history
+
+    episodes = list(
+        Episode.objects.for_org(org.pk).select_related("patient", "program", "primary_counselor")
+    )
+    seed_plans(
+        organization=org, episodes=episodes, rng=random.Random(plan.seed * 7919 + 11),
+        today=plan.today,
+    )  # fmt: skip
+    seed_questionnaire_history(
+        organization=org, episodes=episodes, rng=random.Random(plan.seed + 6), today=plan.today
     )
 
 

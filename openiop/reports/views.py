@@ -1,17 +1,39 @@
 """Report pages. The dashboard ("Today"): today's sessions, who is expected, who is at risk of
-missing this week's hours, and a status summary per program."""
+missing this week's hours, a status summary per program, and the clinical work that is due
+(safety alerts, plan reviews, co-signatures, discharge summaries, authorizations running out).
+
+Each work panel comes from its own app's selector; a panel whose permission the user lacks is
+left out (``None``), not shown empty."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from openiop.accounts.permissions import Perm, user_has_perm
 from openiop.core.audit import audit_log_many
 from openiop.core.models import AuditEvent
 from openiop.reports.charts import ProgramBar, compliance_summary_svg
 from openiop.reports.selectors import dashboard_for
+
+
+def _work_panels(request: HttpRequest) -> dict[str, Any]:
+    from openiop.clinical.selectors.plans import plan_reviews_due
+    from openiop.questionnaires.selectors import alert_list_open
+
+    user = request.user
+    today = user.organization.today() if user.organization_id else timezone.localdate()
+    clinical = user_has_perm(user, Perm.NOTE_VIEW)
+    return {
+        "alerts": alert_list_open(user, request=request, limit=10) if clinical else None,
+        "plan_reviews_due": (
+            plan_reviews_due(user=user, today=today, request=request) if clinical else None
+        ),
+    }
 
 
 @login_required
@@ -25,4 +47,5 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         actor=request.user, action="openiop.reports.dashboard.read",
         category=AuditEvent.Category.COMPLIANCE, patients=board.patients_shown, request=request,
     )  # fmt: skip
-    return render(request, "reports/dashboard.html", {"board": board, "chart_svg": chart})
+    context = {"board": board, "chart_svg": chart, **_work_panels(request)}
+    return render(request, "reports/dashboard.html", context)
