@@ -30,6 +30,7 @@ from openiop.enrollment.api import router as enrollment_router
 from openiop.organizations.api import router as organizations_router
 from openiop.patients.api import router as patients_router
 from openiop.placement.api import router as placement_router
+from openiop.questionnaires.api import router as questionnaires_router
 from openiop.scheduling.api import router as scheduling_router
 
 api = NinjaAPI(
@@ -50,6 +51,7 @@ api.add_router("/episodes", enrollment_router, tags=["episodes"])
 api.add_router("/sessions", scheduling_router, tags=["sessions"])
 api.add_router("/", attendance_router, tags=["attendance"])
 api.add_router("/", placement_router, tags=["placement"])
+api.add_router("/", questionnaires_router, tags=["questionnaires"])
 
 
 def _field_from_loc(loc: tuple[Any, ...] | list[Any]) -> str | None:

@@ -156,3 +156,5 @@ LOGGING = {
 
 # Chart cache (rendered SVGs) and the API's page size.
 OPENIOP_API_PAGE_SIZE = envint("OPENIOP_API_PAGE_SIZE", 100)
+# How long a one-time questionnaire link (sent to a patient's phone) stays valid.
+OPENIOP_QUESTIONNAIRE_LINK_HOURS = envint("OPENIOP_QUESTIONNAIRE_LINK_HOURS", 72)

@@ -1598,6 +1598,7 @@ def _add_clinical_record(org: Organization, plan: DemoPlan, staff: dict[str, Use
     """Plans and reviews, questionnaires, notes and group notes, medications and screens,
     authorizations and discharge summaries: each app seeds its own part from the episodes
     and sessions written above, with its own seeded random stream."""
+    from openiop.clinical.demo_group_notes import seed_group_notes
     from openiop.clinical.demo_plans import seed_plans
     from openiop.questionnaires.demo import seed_questionnaire_history
 
@@ -1611,6 +1612,11 @@ def _add_clinical_record(org: Organization, plan: DemoPlan, staff: dict[str, Use
     seed_questionnaire_history(
         organization=org, episodes=episodes, rng=random.Random(plan.seed + 6), today=plan.today
     )
+    counselors = [staff[s.username] for s in STAFF if s.role == Role.COUNSELOR]
+    seed_group_notes(
+        organization=org, sessions=Session.objects.for_org(org.pk), counselors=counselors,
+        rng=random.Random(plan.seed + 505), today=plan.today,
+    )  # fmt: skip
 
 
 def _weeks(plan: DemoPlan) -> int:

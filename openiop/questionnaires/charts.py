@@ -133,3 +133,85 @@ def trend_svg(instrument: str, points: Sequence[Point], *, small: bool = False) 
     """An inline ``<svg>`` (no XML prolog) with <title> and <desc>; equal inputs, equal SVG."""
     uid = f"q-{instrument}-{'s' if small else 'l'}"
     return _render(instrument, tuple(points), small, uid)
+
+
+# -- program outcome: admission -> discharge, one line per person -----------------------------
+
+
+def describe_change(instrument: str, pairs: Sequence[tuple[int, int]]) -> str:
+    d = registry.get(instrument)
+    n = len(pairs)
+    if not n:
+        return f"No {d.short_title} admission and discharge pairs."
+    before = sum(a for a, _ in pairs) / n
+    after = sum(b for _, b in pairs) / n
+    down = sum(1 for a, b in pairs if b < a)
+    up = sum(1 for a, b in pairs if b > a)
+    text = (
+        f"{d.short_title} total at admission and at discharge for {n} "
+        f"{'person' if n == 1 else 'people'}: mean {before:.1f} at admission, {after:.1f} at "
+        f"discharge; {down} lower, {up} higher, {n - down - up} unchanged."
+    )
+    if d.clinical_cutoff is not None:
+        text += f" Dashed line: clinical cut-off {d.clinical_cutoff}."
+    return text
+
+
+@functools.lru_cache(maxsize=128)
+def _render_change(instrument: str, pairs: tuple[tuple[int, int], ...]) -> str:
+    d = registry.get(instrument)
+    low = d.min_total or 0
+    high = d.max_total or max([max(p) for p in pairs] + [1])
+    fig = Figure(figsize=(4.8, 3.6), dpi=72)
+    ax = fig.add_subplot(1, 1, 1)
+    for band, color in zip(d.bands, _band_colors(len(d.bands)), strict=True):
+        ax.axhspan(band.low - 0.5 if band.low else low, band.high + 0.5, color=color, lw=0)
+        ax.text(
+            1.01, (band.low + band.high) / 2, band.label, transform=ax.get_yaxis_transform(),
+            fontsize=7, va="center", color="#4a5561",
+        )  # fmt: skip
+    if d.clinical_cutoff is not None:
+        ax.axhline(d.clinical_cutoff, color="#1d2733", lw=1, ls="--")
+        ax.text(
+            1.01, d.clinical_cutoff, f"cut-off {d.clinical_cutoff}",
+            transform=ax.get_yaxis_transform(), fontsize=7, va="center",
+        )  # fmt: skip
+    for a, b in pairs:
+        color = "#2e7d32" if b < a else (FLAG if b > a else "#7a8591")
+        ax.plot([0, 1], [a, b], color=color, lw=1, alpha=0.55, marker="o", ms=3)
+    if pairs:
+        n = len(pairs)
+        mean_a = sum(a for a, _ in pairs) / n
+        mean_b = sum(b for _, b in pairs) / n
+        ax.plot([0, 1], [mean_a, mean_b], color=LINE, lw=3, marker="o", ms=7, label="mean")
+    ax.set_xlim(-0.25, 1.25)
+    ax.set_ylim(low - 0.5, high + 0.5)
+    ax.set_xticks([0, 1], ["Admission", "Discharge"], fontsize=9)
+    ax.set_ylabel(f"{d.short_title} total", fontsize=9)
+    ax.tick_params(axis="y", labelsize=8)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    fig.tight_layout()
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": "openiop", "svg.fonttype": "none"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None})
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg") :]
+    uid = f"q-change-{instrument}"
+    head_end = svg.index(">") + 1
+    opening = svg[:head_end].replace(
+        "<svg ", f'<svg role="img" aria-labelledby="{uid}-title {uid}-desc" ', 1
+    )
+    title = f"{d.short_title}: admission to discharge"
+    accessible = (
+        f'<title id="{uid}-title">{html.escape(title)}</title>'
+        f'<desc id="{uid}-desc">{html.escape(describe_change(instrument, pairs))}</desc>'
+    )
+    return opening + accessible + svg[head_end:]
+
+
+def change_svg(instrument: str, pairs: Sequence[tuple[int, int]]) -> str:
+    """Paired before/after chart: one thin line per person (green lower, red higher, grey the
+    same), the mean as a thick line, severity bands and the clinical cut-off behind. Pairs are
+    sorted so the same data in another order gives the same SVG."""
+    return _render_change(instrument, tuple(sorted((int(a), int(b)) for a, b in pairs)))

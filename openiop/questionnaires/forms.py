@@ -7,13 +7,16 @@ from typing import Any
 from django import forms
 
 from openiop.core.forms import ServiceErrorsMixin
+from openiop.questionnaires.instruments import registry
 from openiop.questionnaires.instruments.base import Instrument
 
 
 class ResponseForm(ServiceErrorsMixin, forms.Form):
     """Field names are the items' linkIds, so service errors land on the right radio group."""
 
-    def __init__(self, *args: Any, instrument: Instrument, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, instrument: Instrument, ask_sex: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.instrument = instrument
         for item in instrument.items:
@@ -25,7 +28,7 @@ class ResponseForm(ServiceErrorsMixin, forms.Form):
                 help_text=item.help_text,
                 error_messages={"required": f"Answer item {item.label}."},
             )
-        if instrument.key in ("auditc", "audit"):
+        if ask_sex and instrument.key in ("auditc", "audit"):
             self.fields["sex"] = forms.ChoiceField(
                 label="Sex (for the AUDIT-C cut-off)",
                 choices=[("", "As recorded on the patient"), ("male", "Male"),
@@ -48,3 +51,43 @@ class FollowUpForm(ServiceErrorsMixin, forms.Form):
         "referral for evaluation).",
         max_length=4000,
     )
+
+
+class InvitationForm(ServiceErrorsMixin, forms.Form):
+    instrument = forms.ChoiceField(label="Questionnaire", choices=registry.choices())
+    hours = forms.IntegerField(
+        label="Valid for (hours)",
+        min_value=1,
+        max_value=14 * 24,
+        help_text="The link works once, until it expires or you revoke it.",
+    )
+
+
+class ScheduleForm(ServiceErrorsMixin, forms.Form):
+    instrument = forms.ChoiceField(label="Questionnaire", choices=registry.choices())
+    at_admission = forms.BooleanField(label="At admission", required=False, initial=True)
+    every_n_days = forms.IntegerField(
+        label="Every N days", required=False, min_value=1, max_value=365,
+        help_text="Leave empty for no repeat.",
+    )  # fmt: skip
+    at_discharge = forms.BooleanField(label="At discharge", required=False)
+
+
+class OutcomeForm(forms.Form):
+    instrument = forms.ChoiceField(label="Questionnaire")
+    start = forms.DateField(label="Discharged from", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="to", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, instruments: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["instrument"].choices = [(k, registry.get(k).short_title) for k in instruments]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if start and end:
+            if end < start:
+                self.add_error("end", "The end of the range is before its start.")
+            elif (end - start).days > 3 * 366:
+                self.add_error("end", "Choose a range of at most three years.")
+        return data

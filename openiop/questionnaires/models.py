@@ -7,6 +7,8 @@ rewrites a past score.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -168,3 +170,69 @@ class QuestionnaireSchedule(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.get_instrument_display()} for {self.program_id}"
+
+
+class QuestionnaireInvitationQuerySet(TenantQuerySet):
+    def pending(self, now: Any) -> QuestionnaireInvitationQuerySet:
+        """Links a patient could still open: not used, not revoked, not expired."""
+        return self.filter(used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now)
+
+
+class QuestionnaireInvitation(TenantModel):
+    """A one-time link (``/questionnaires/r/<token>/``) for a patient to fill in one instrument
+    on their own phone, without logging in.
+
+    The token is the only credential, so only its SHA-256 digest is stored (as for
+    ``accounts.ApiToken`` and ``scheduling.CalendarFeed``): a database leak yields no working
+    link, and staff see the link once, when it is made. A link works once (``used_at``), until
+    ``expires_at`` (default ``OPENIOP_QUESTIONNAIRE_LINK_HOURS``, 72 hours), and until revoked.
+    """
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="questionnaire_invitations"
+    )
+    episode = models.ForeignKey(
+        "enrollment.Episode",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="questionnaire_invitations",
+    )
+    instrument = models.CharField(max_length=16, choices=INSTRUMENT_CHOICES)
+    token_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    response = models.OneToOneField(
+        QuestionnaireResponse,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="invitation",
+    )
+
+    objects = QuestionnaireInvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(used_at__isnull=True) | Q(response__isnull=False),
+                name="questionnaire_invitation_used_has_response",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "patient", "used_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_instrument_display()} link {self.prefix}…"
+
+    def state(self, now: Any) -> str:
+        """ "used", "revoked", "expired" or "pending" at ``now``."""
+        if self.used_at is not None:
+            return "used"
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= now:
+            return "expired"
+        return "pending"

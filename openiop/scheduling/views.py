@@ -166,6 +166,7 @@ def render_detail(
         "cancel_form": cancel_form, "notice": notice,
         "can_record": user_has_perm(request.user, Perm.ATTENDANCE_RECORD) and live,
         "facilitators": list(session.facilitators.all()),
+        "can_group_note": session.kind == "group" and user_has_perm(request.user, Perm.NOTE_VIEW),
     }  # fmt: skip
     template = "scheduling/session_detail.html"
     if getattr(request, "htmx", False):

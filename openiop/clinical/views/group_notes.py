@@ -52,6 +52,7 @@ from openiop.clinical.services.group_notes import (
     group_note_amend as amend_service,
 )
 from openiop.core.access import get_for_user_or_404
+from openiop.questionnaires.selectors import latest_scores_for_patients
 from openiop.scheduling.models import Session
 
 ATTENDED = AttendanceRecord.ATTENDED
@@ -114,8 +115,9 @@ def _render(
         "tz": screen.session.tz,
         "group_note": group_note,
     }
-    for card in screen.cards:
-        card.scores = screen.attendee_scores.get(card.key)  # type: ignore[attr-defined]
+    context["scores_by_patient"] = latest_scores_for_patients(
+        user=request.user, patients=[card.patient for card in screen.cards], request=request
+    )
     if group_note is None:
         context["start_errors"] = start_errors or []
         return render(request, "clinical/group_note_start.html", context, status=status)

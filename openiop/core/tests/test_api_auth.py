@@ -44,6 +44,11 @@ ENDPOINTS = [
     ("post", f"/api/v1/sessions/{X}/bookings"),
     ("post", f"/api/v1/sessions/{X}/attendance"),
     ("get", f"/api/v1/compliance?week=2026-11-02&program={X}"),
+    ("get", f"/api/v1/patients/{X}/questionnaire-responses"),
+    ("post", f"/api/v1/patients/{X}/questionnaire-responses"),
+    ("get", f"/api/v1/questionnaire-responses/{X}"),
+    ("get", "/api/v1/alerts"),
+    ("post", f"/api/v1/alerts/{X}/follow-up"),
 ]
 
 

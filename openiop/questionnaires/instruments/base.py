@@ -131,6 +131,11 @@ class Instrument:
     trend_metric: str = "total"  # "total" or a subscale name: what a trend chart plots
     trend_range: tuple[int, int] | None = None
     trend_cutoff: int | None = None  # a screening cut-off line for charts (e.g. PCL-5 33)
+    #: Admission-to-discharge outcome (``outcomes.py``): a drop of at least ``reliable_change``
+    #: points counts as improved; ``clinical_cutoff`` is the total at or above which a score is
+    #: in the clinical range. Both None: the instrument is not used for program outcomes.
+    reliable_change: int | None = None
+    clinical_cutoff: int | None = None
     source: str = ""
 
     def __post_init__(self) -> None:

@@ -49,5 +49,7 @@ INSTRUMENT = Instrument(
         Band(15, 21, "severe"),
     ),
     max_total=21,
+    reliable_change=4,
+    clinical_cutoff=10,
     source="Spitzer RL, Kroenke K, Williams JB, Lowe B. Arch Intern Med 2006;166:1092-1097.",
 )

@@ -95,6 +95,8 @@ INSTRUMENT = Instrument(
     max_total=80,
     cutoff_note="positive at 33 or more",
     trend_cutoff=POSITIVE_AT,
+    reliable_change=10,
+    clinical_cutoff=POSITIVE_AT,
     source="Weathers FW et al. The PTSD Checklist for DSM-5 (PCL-5). National Center for PTSD, "
     "2013.",
 )

@@ -64,5 +64,7 @@ INSTRUMENT = Instrument(
         Band(20, 27, "severe"),
     ),
     max_total=27,
+    reliable_change=5,
+    clinical_cutoff=10,
     source="Kroenke K, Spitzer RL, Williams JB. J Gen Intern Med 2001;16:606-613.",
 )
