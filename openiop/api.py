@@ -24,6 +24,7 @@ from ninja import NinjaAPI
 from ninja.errors import ValidationError as SchemaValidationError
 
 from openiop.attendance.api import router as attendance_router
+from openiop.clinical.api import router as clinical_router
 from openiop.core.api_auth import API_AUTH
 from openiop.core.middleware import audit_refusal
 from openiop.enrollment.api import router as enrollment_router
@@ -52,6 +53,7 @@ api.add_router("/sessions", scheduling_router, tags=["sessions"])
 api.add_router("/", attendance_router, tags=["attendance"])
 api.add_router("/", placement_router, tags=["placement"])
 api.add_router("/", questionnaires_router, tags=["questionnaires"])
+api.add_router("/", clinical_router, tags=["notes"])
 
 
 def _field_from_loc(loc: tuple[Any, ...] | list[Any]) -> str | None:

@@ -1,9 +1,11 @@
 """Clinical writes, one module per area: notes, group_notes, cosign, plans, ur, discharge.
 
-The note services are re-exported here, so ``from openiop.clinical.services import note_sign``
-keeps working; import the other areas from their modules.
+The note and co-signature services are re-exported here, so
+``from openiop.clinical.services import note_sign`` keeps working; import the other areas from
+their modules.
 """
 
+from openiop.clinical.services.cosign import cosign
 from openiop.clinical.services.notes import (
     NoteConflict,
     note_amend,
@@ -12,4 +14,11 @@ from openiop.clinical.services.notes import (
     note_sign,
 )
 
-__all__ = ["NoteConflict", "note_amend", "note_create_draft", "note_save_draft", "note_sign"]
+__all__ = [
+    "NoteConflict",
+    "cosign",
+    "note_amend",
+    "note_create_draft",
+    "note_save_draft",
+    "note_sign",
+]

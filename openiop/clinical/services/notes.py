@@ -3,7 +3,12 @@
 Every write runs in one transaction with its audit row. Concurrent edits are caught with the
 ``version`` column (``UPDATE ... WHERE id = ? AND version = ?``; a row count of 0 means someone
 else saved first), so nothing is ever silently overwritten (DESIGN.md §4, security.md §2.4).
-Audit rows use the "episode" category: ``AuditEvent.Category`` has no clinical value yet.
+Audit rows use the CLINICAL category and never carry note text.
+
+SUD counseling notes (kind ``sud_counseling``, 42 CFR 2.11) are written only by staff with
+``sud_note.write`` and, once written, are touched by nobody but their author: the 2024 Part 2
+rule keeps them apart from the rest of the record (they need their own consent to be disclosed,
+42 CFR 2.31), so even a program director cannot edit, sign or amend another person's.
 """
 
 from __future__ import annotations
@@ -17,13 +22,15 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
-from openiop.clinical.models import SECTIONS, Note
+from openiop.accounts.permissions import Perm
+from openiop.clinical.models import SECTIONS, Note, NoteFormat
+from openiop.core.access import require_perm
 from openiop.core.audit import audit_log
 from openiop.core.models import AuditEvent
 from openiop.enrollment.models import Episode
 from openiop.scheduling.models import Session
 
-CAT = AuditEvent.Category.EPISODE
+CAT = AuditEvent.Category.CLINICAL
 
 
 class NoteConflict(ValidationError):
@@ -54,6 +61,14 @@ class NoteConflict(ValidationError):
 def _check_same_org(actor: Any, organization_id: int) -> None:
     if getattr(actor, "organization_id", None) != organization_id:
         raise PermissionDenied("the note belongs to another organization")
+
+
+def _check_writer(actor: Any, note: Note) -> None:
+    """Same organization, ``note.write``, and for an SUD counseling note: its author only."""
+    _check_same_org(actor, note.organization_id)
+    require_perm(actor, Perm.NOTE_WRITE)
+    if note.kind == Note.Kind.SUD_COUNSELING and getattr(actor, "pk", None) != note.author_id:
+        raise PermissionDenied("only its author may touch an SUD counseling note")
 
 
 def _clean_sections(fmt: str, sections: Any) -> dict[str, str]:
@@ -106,16 +121,33 @@ def note_create_draft(
     actor: Any,
     episode: Episode,
     kind: str,
-    format: str,
+    format: str | None = None,
     session: Session | None = None,
     modality: str = Note.Modality.IN_PERSON,
+    started_at: dt.datetime | None = None,
+    ended_at: dt.datetime | None = None,
     request: HttpRequest | None = None,
 ) -> Note:
+    """A new draft. ``format`` defaults to the program's choice (``Program.note_format``); the
+    individualized part of a group note is always GRP. An SUD counseling note needs
+    ``sud_note.write``."""
     _check_same_org(actor, episode.organization_id)
+    require_perm(actor, Perm.NOTE_WRITE)
     if kind not in Note.Kind.values:
         raise ValidationError({"kind": f"Unknown note kind {kind!r}."})
+    if kind == Note.Kind.SUD_COUNSELING:
+        require_perm(actor, Perm.SUD_NOTE_WRITE)
+    if format is None or format == "":
+        if kind == Note.Kind.GROUP_INDIVIDUALIZED:
+            format = NoteFormat.GROUP
+        else:
+            format = episode.program.note_format or NoteFormat.DAP
     if format not in SECTIONS:
         raise ValidationError({"format": f"Unknown note format {format!r}; use DAP, BIRP or SOAP."})
+    if (kind == Note.Kind.GROUP_INDIVIDUALIZED) != (format == NoteFormat.GROUP):
+        allowed = "GRP" if kind == Note.Kind.GROUP_INDIVIDUALIZED else "DAP, BIRP or SOAP"
+        raise ValidationError({"format": f"A {kind} note is written in {allowed}."})
+    _check_times(started_at, ended_at)
     if modality not in Note.Modality.values:
         raise ValidationError({"modality": f"Unknown modality {modality!r}."})
     if session is not None and (
@@ -131,6 +163,8 @@ def note_create_draft(
         kind=kind,
         format=format,
         modality=modality,
+        started_at=started_at,
+        ended_at=ended_at,
         author=actor,
         created_by=actor,
         updated_by=actor,
@@ -155,18 +189,25 @@ def note_save_draft(
     sections: dict[str, str],
     started_at: dt.datetime | None = None,
     ended_at: dt.datetime | None = None,
+    modality: str | None = None,
     expected_version: int,
     request: HttpRequest | None = None,
 ) -> Note:
-    """Autosave: replace the draft's sections and times if nobody saved since ``expected_version``.
+    """Autosave: replace the draft's sections and times (and modality, when given) if nobody
+    saved since ``expected_version``.
 
     A stale version raises ``NoteConflict`` carrying the rejected text; a signed note is refused.
     """
-    _check_same_org(actor, note.organization_id)
+    _check_writer(actor, note)
     if note.is_signed:
         raise ValidationError({"status": "The note is signed; write an amendment instead."})
     clean = _clean_sections(note.format, sections)
     _check_times(started_at, ended_at)
+    fields: dict[str, Any] = {}
+    if modality is not None:
+        if modality not in Note.Modality.values:
+            raise ValidationError({"modality": f"Unknown modality {modality!r}."})
+        fields["modality"] = modality
     _update_versioned(
         note,
         expected_version,
@@ -174,6 +215,7 @@ def note_save_draft(
         started_at=started_at,
         ended_at=ended_at,
         updated_by=actor,
+        **fields,
     )
     audit_log(
         actor=actor,
@@ -194,9 +236,17 @@ def note_sign(
     """Lock the note. Only its author signs, and only a complete note.
 
     An original note needs every section of its format; an amendment needs at least one, since
-    it holds only what it adds or corrects.
+    it holds only what it adds or corrects. Individual, family, medication and SUD counseling
+    notes need their start and end time (the psychotherapy duration band and billing come from
+    them) and a modality.
+
+    When the author has a ``cosigner`` (a supervisee or pre-licensed clinician), the note is
+    marked ``cosign_required`` in the same UPDATE that signs it: after that the row can never
+    change (the triggers refuse it), so the flag could not be set later. The co-signature itself
+    is a separate ``Cosignature`` row (``services.cosign``). SUD counseling notes are the
+    exception: nobody but the author may read one (42 CFR 2.11), so nobody could co-sign it.
     """
-    _check_same_org(actor, note.organization_id)
+    _check_writer(actor, note)
     if note.is_signed:
         raise ValidationError({"status": "The note is already signed."})
     if getattr(actor, "pk", None) is None or actor.pk != note.author_id:
@@ -212,9 +262,12 @@ def note_sign(
         errors["started_at"] = "Enter the start and end time before signing."
     elif note.ended_at <= note.started_at:
         errors["ended_at"] = "The end must be after the start."
+    if note.modality not in Note.Modality.values:
+        errors["modality"] = "Choose the modality: in person, video or audio only."
     if errors:
         raise ValidationError(errors)
     now = timezone.now()
+    cosign = bool(actor.cosigner_id) and note.kind != Note.Kind.SUD_COUNSELING
     _update_versioned(
         note,
         expected_version,
@@ -222,6 +275,7 @@ def note_sign(
         signed_at=now,
         signed_by=actor,
         updated_by=actor,
+        cosign_required=cosign,
     )
     audit_log(
         actor=actor,
@@ -233,6 +287,7 @@ def note_sign(
         detail={
             "version": note.version,
             "amends": str(note.amends.public_id) if note.amends else "",
+            "cosign_required": cosign,
         },
     )
     return note
@@ -252,7 +307,7 @@ def note_amend(
     The amendment is a new draft linked through ``amends`` that copies the original's kind,
     format, session, modality and times; its author signs it later with ``note_sign``.
     """
-    _check_same_org(actor, note.organization_id)
+    _check_writer(actor, note)
     if not note.is_signed:
         raise ValidationError({"amends": "Only a signed note is amended; edit the draft instead."})
     reason = (reason or "").strip()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 
 from openiop.clinical.models import Note, NoteSignedError
@@ -71,3 +72,27 @@ def test_drafts_stay_writable_and_deletable(counselor, episode):
     assert Note.objects.get(pk=note.pk).sections == {"behavior": "calm"}
     Note.objects.filter(pk=note.pk).delete()
     assert not Note.objects.filter(pk=note.pk).exists()
+
+
+def test_a_service_cannot_flag_a_signed_note_for_cosignature_afterwards(signed):
+    # Why note_sign sets cosign_required in the signing UPDATE itself: later it is too late.
+    before = stored(signed)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Note.objects.filter(pk=signed.pk).update(cosign_required=True)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        row = Note.objects.get(pk=signed.pk)
+        row.cosign_required = True
+        Note.objects.bulk_update([row], ["cosign_required"])
+    assert stored(signed) == before
+
+
+def test_cosigning_and_amending_leave_the_signed_row_as_it_was(signed, supervisor, counselor):
+    from openiop.clinical.services import cosign, note_amend
+
+    counselor.cosigner = supervisor
+    counselor.save()
+    before = stored(signed)
+    note_amend(actor=counselor, note=signed, sections={"plan": "added"}, reason="late entry")
+    with pytest.raises(ValidationError):  # it was signed without needing a co-signature
+        cosign(actor=supervisor, note=signed)
+    assert stored(signed) == before

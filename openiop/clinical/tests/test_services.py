@@ -224,7 +224,7 @@ def test_every_write_is_audited(counselor, draft):
     events = AuditEvent.objects.filter(action__startswith="openiop.clinical.").order_by("id")
     assert [e.action.rsplit(".", 1)[1] for e in events] == ["create", "save", "sign", "amend"]
     assert {e.patient_id for e in events} == {str(note.patient.public_id)}
-    assert {e.category for e in events} == {"episode"}
+    assert {e.category for e in events} == {"clinical"}
     assert events.last().object_id == str(amendment.public_id)
     assert "Reports 10 days" not in str([e.detail for e in events])  # no note text in the trail
 
@@ -252,10 +252,11 @@ def test_front_desk_cannot_read_notes(front_desk, draft):
         note_get(user=front_desk, public_id=draft.public_id)
 
 
-def test_note_list_puts_amendments_after_their_note(counselor, episode, draft):
+def test_note_list_is_newest_first_with_amendments_under_their_note(counselor, episode, draft):
     note = fill(draft, counselor)
     note = note_sign(actor=counselor, note=note, expected_version=note.version)
     later = note_create_draft(actor=counselor, episode=episode, kind="family", format="SOAP")
     amendment = note_amend(actor=counselor, note=note, sections={"plan": "x"}, reason="typo")
     listed = note_list_for_episode(user=counselor, episode=episode)
-    assert listed == [note, amendment, later]
+    assert listed == [later, note, amendment]
+    assert [n.depth for n in listed] == [0, 0, 1]

@@ -49,6 +49,13 @@ ENDPOINTS = [
     ("get", f"/api/v1/questionnaire-responses/{X}"),
     ("get", "/api/v1/alerts"),
     ("post", f"/api/v1/alerts/{X}/follow-up"),
+    ("get", f"/api/v1/episodes/{X}/notes"),
+    ("post", f"/api/v1/episodes/{X}/notes"),
+    ("get", f"/api/v1/notes/{X}"),
+    ("patch", f"/api/v1/notes/{X}"),
+    ("post", f"/api/v1/notes/{X}/sign"),
+    ("post", f"/api/v1/notes/{X}/amendments"),
+    ("post", f"/api/v1/notes/{X}/cosign"),
 ]
 
 
