@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "openiop.questionnaires",
     "openiop.medications",
     "openiop.billing",
+    "openiop.consent",
     "openiop.reports",
 ]
 

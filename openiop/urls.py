@@ -19,5 +19,7 @@ urlpatterns = [
     path("questionnaires/", include("openiop.questionnaires.urls")),
     path("medications/", include("openiop.medications.urls")),
     path("billing/", include("openiop.billing.urls")),
+    path("consent/", include("openiop.consent.urls")),
+    path("audit/", include("openiop.core.urls")),
     path("", include("openiop.reports.urls")),
 ]

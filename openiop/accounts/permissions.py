@@ -47,6 +47,11 @@ class Perm(StrEnum):
     ALERT_FOLLOW_UP = "alert.follow_up"  # record the follow-up that closes a clinical alert
     MEDICATION_MANAGE = "medication.manage"  # medications and MAT
     DRUG_SCREEN_RECORD = "drug_screen.record"
+    CONSENT_VIEW = "consent.view"  # Part 2 consents and the accounting of disclosures
+    CONSENT_MANAGE = "consent.manage"  # record, sign, revoke consents
+    DISCLOSURE_MAKE = "disclosure.make"  # release records to an outside recipient
+    BREAK_GLASS = "break_glass.use"  # emergency access to a record outside one's caseload
+    BREAK_GLASS_REVIEW = "break_glass.review"
 
 
 ALL_STAFF = frozenset(Role)
@@ -89,6 +94,13 @@ ROLE_PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.DRUG_SCREEN_RECORD: frozenset(
         {_R.COUNSELOR, _R.PRESCRIBER, _R.PROGRAM_DIRECTOR, _R.ADMIN}
     ),
+    Perm.CONSENT_VIEW: ALL_STAFF - {_R.FRONT_DESK},
+    Perm.CONSENT_MANAGE: frozenset(
+        {_R.INTAKE, _R.COUNSELOR, _R.PRESCRIBER, _R.PROGRAM_DIRECTOR, _R.ADMIN}
+    ),
+    Perm.DISCLOSURE_MAKE: frozenset({_R.PROGRAM_DIRECTOR, _R.BILLING, _R.ADMIN}),
+    Perm.BREAK_GLASS: frozenset({_R.COUNSELOR, _R.PRESCRIBER, _R.PROGRAM_DIRECTOR}),
+    Perm.BREAK_GLASS_REVIEW: frozenset({_R.PROGRAM_DIRECTOR, _R.AUDITOR, _R.ADMIN}),
 }
 
 
