@@ -1,0 +1,128 @@
+"""Discharge summary reads: one summary (with its amendments), and the summaries due.
+
+Reading a summary needs ``Perm.NOTE_VIEW`` (billing and front desk do not read the clinical
+record); every read is audited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Prefetch
+from django.http import HttpRequest
+
+from openiop.accounts.permissions import Perm, user_has_perm
+from openiop.clinical.models import DischargeSummary
+from openiop.core.access import get_for_user_or_404
+from openiop.core.audit import audit_log, audit_log_many
+from openiop.core.models import AuditEvent
+from openiop.enrollment.models import Episode
+
+CAT = AuditEvent.Category.CLINICAL
+
+
+def discharge_summary_get(
+    *, user: Any, public_id: Any, perm: Perm = Perm.NOTE_VIEW, request: HttpRequest | None = None
+) -> DischargeSummary:
+    """One summary, or 404 (unknown / another organization's) or 403 (role); audited."""
+    qs = DischargeSummary.objects.select_related(
+        "episode__program__site", "episode__patient", "patient", "author", "signed_by", "amends"
+    )
+    summary = get_for_user_or_404(qs, user, public_id, perm)
+    audit_log(
+        actor=user, action="openiop.clinical.discharge_summary.view", category=CAT, obj=summary,
+        patient=summary.patient, request=request,
+    )  # fmt: skip
+    return summary
+
+
+def discharge_summary_chain(summary: DischargeSummary) -> list[DischargeSummary]:
+    """The original and its amendments, oldest first (read as part of the audited view)."""
+    original = summary.amends or summary
+    return [original] + list(
+        DischargeSummary.objects.filter(amends=original)
+        .select_related("author", "signed_by")
+        .order_by("created_at", "id")
+    )
+
+
+def discharge_summary_for_episode(episode: Episode) -> DischargeSummary | None:
+    return (
+        DischargeSummary.objects.for_org(episode.organization_id)
+        .filter(episode=episode, amends__isnull=True)
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class SummaryDue:
+    episode: Episode
+    due_on: dt.date
+    today: dt.date
+    draft: DischargeSummary | None
+
+    @property
+    def patient(self) -> Any:
+        return self.episode.patient
+
+    @property
+    def overdue(self) -> bool:
+        return self.today > self.due_on
+
+    @property
+    def days(self) -> int:
+        """Days until due (negative: days overdue)."""
+        return (self.due_on - self.today).days
+
+
+def discharge_summaries_due(
+    user: Any, today: dt.date, *, request: HttpRequest | None = None
+) -> list[SummaryDue]:
+    """Discharged episodes without a signed summary, most overdue first. An episode that
+    continued in another program (a transfer) is not a discharge from treatment and is left out.
+    Roles without ``NOTE_VIEW`` get an empty list. Two queries plus one audit row."""
+    if not user_has_perm(user, Perm.NOTE_VIEW):
+        return []
+    signed = DischargeSummary.objects.filter(
+        episode=OuterRef("pk"), amends__isnull=True, status=DischargeSummary.Status.SIGNED
+    )
+    episodes = list(
+        Episode.objects.for_org(user.organization_id)
+        .filter(status=Episode.Status.DISCHARGED, discharged_on__isnull=False)
+        .filter(~Exists(signed), transferred_to__isnull=True)
+        .select_related("patient", "program", "primary_counselor")
+        .prefetch_related(
+            Prefetch(
+                "discharge_summaries",
+                queryset=DischargeSummary.objects.filter(amends__isnull=True),
+                to_attr="originals",
+            )
+        )
+    )
+    rows = [
+        SummaryDue(
+            episode=e,
+            due_on=e.discharged_on + dt.timedelta(days=e.program.discharge_summary_days),
+            today=today,
+            draft=e.originals[0] if e.originals else None,
+        )
+        for e in episodes
+        if e.discharged_on is not None
+    ]
+    rows.sort(key=lambda r: (r.due_on, r.patient.last_name, r.patient.first_name))
+    audit_log_many(
+        actor=user, action="openiop.clinical.discharge_summary.due", category=CAT,
+        patients=[r.patient for r in rows], request=request, detail={"due": len(rows)},
+    )  # fmt: skip
+    return rows
+
+
+def discharge_due_context(
+    user: Any, today: dt.date, *, request: HttpRequest | None = None
+) -> dict[str, Any]:
+    """Context for ``clinical/_discharge_due.html``; None hides the panel for other roles."""
+    if not user_has_perm(user, Perm.NOTE_VIEW):
+        return {"discharge_summaries_due": None}
+    return {"discharge_summaries_due": discharge_summaries_due(user, today, request=request)}
