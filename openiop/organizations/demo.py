@@ -1598,12 +1598,18 @@ def _add_clinical_record(org: Organization, plan: DemoPlan, staff: dict[str, Use
     """Plans and reviews, questionnaires, notes and group notes, medications and screens,
     authorizations and discharge summaries: each app seeds its own part from the episodes
     and sessions written above, with its own seeded random stream."""
+    from openiop.billing.demo import seed_authorizations
+    from openiop.clinical.demo_discharge import seed_discharge_summaries
     from openiop.clinical.demo_group_notes import seed_group_notes
+    from openiop.clinical.demo_notes import seed_notes
     from openiop.clinical.demo_plans import seed_plans
+    from openiop.medications.demo import seed_medication_history
     from openiop.questionnaires.demo import seed_questionnaire_history
 
     episodes = list(
-        Episode.objects.for_org(org.pk).select_related("patient", "program", "primary_counselor")
+        Episode.objects.for_org(org.pk).select_related(
+            "patient", "program__site", "primary_counselor"
+        )
     )
     seed_plans(
         organization=org, episodes=episodes, rng=random.Random(plan.seed * 7919 + 11),
@@ -1616,6 +1622,22 @@ def _add_clinical_record(org: Organization, plan: DemoPlan, staff: dict[str, Use
     seed_group_notes(
         organization=org, sessions=Session.objects.for_org(org.pk), counselors=counselors,
         rng=random.Random(plan.seed + 505), today=plan.today,
+    )  # fmt: skip
+    seed_notes(
+        organization=org, episodes=episodes, counselors=[staff[name] for name in COUNSELORS],
+        rng=random.Random(plan.seed * 7919 + 5), today=plan.today,
+    )  # fmt: skip
+    seed_medication_history(
+        organization=org, episodes=episodes, prescriber=staff["prescriber"],
+        rng=random.Random(plan.seed * 1000 + 6), today=plan.today,
+    )  # fmt: skip
+    seed_authorizations(
+        organization=org, episodes=episodes, rng=random.Random(plan.seed * 31 + 5),
+        today=plan.today,
+    )  # fmt: skip
+    seed_discharge_summaries(
+        organization=org, episodes=episodes, rng=random.Random(plan.seed * 37 + 11),
+        today=plan.today,
     )  # fmt: skip
 
 

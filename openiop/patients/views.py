@@ -26,6 +26,7 @@ from openiop.core.access import require_perm
 from openiop.core.audit import audit_log, audit_log_many
 from openiop.core.models import AuditEvent
 from openiop.enrollment.models import Episode
+from openiop.medications.selectors import medication_chart_panel
 from openiop.organizations.models import Site
 from openiop.patients import services
 from openiop.patients.forms import (
@@ -38,6 +39,7 @@ from openiop.patients.forms import (
 from openiop.patients.models import Patient
 from openiop.patients.selectors import patient_get
 from openiop.patients.selectors import patient_list as select_patients
+from openiop.questionnaires.selectors import scores_panel
 from openiop.reports.charts_hours import bars_from_results, week_row, weekly_hours_svg
 
 PAGE_SIZE = 50
@@ -148,6 +150,14 @@ def _chart_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
         "this_week": week_row(this_week) if this_week is not None else None,
         "can_edit": user_has_perm(request.user, Perm.PATIENT_EDIT),
         "can_manage_episodes": user_has_perm(request.user, Perm.EPISODE_MANAGE),
+        **medication_chart_panel(user=request.user, patient=patient, today=today, request=request),
+        "scores_panel": (
+            scores_panel(
+                user=request.user, patient=patient, episode=current, today=today, request=request
+            )
+            if user_has_perm(request.user, Perm.NOTE_VIEW)
+            else None
+        ),
         "guardian_form": GuardianForm(prefix="guardian"),
         "window_form": UnavailableWindowForm(prefix="window"),
     }

@@ -22,6 +22,9 @@ from openiop.reports.selectors import dashboard_for
 
 
 def _work_panels(request: HttpRequest) -> dict[str, Any]:
+    from openiop.billing.selectors import authorization_alerts_context
+    from openiop.clinical.selectors import cosign_queue
+    from openiop.clinical.selectors.discharge import discharge_due_context
     from openiop.clinical.selectors.plans import plan_reviews_due
     from openiop.questionnaires.selectors import alert_list_open
 
@@ -33,6 +36,11 @@ def _work_panels(request: HttpRequest) -> dict[str, Any]:
         "plan_reviews_due": (
             plan_reviews_due(user=user, today=today, request=request) if clinical else None
         ),
+        "cosign_queue": (
+            cosign_queue(user, request=request) if user_has_perm(user, Perm.NOTE_COSIGN) else []
+        ),
+        **authorization_alerts_context(user, today, request=request),
+        **discharge_due_context(user, today, request=request),
     }
 
 
