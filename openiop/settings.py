@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 from openiop.core.env import ConfigError, envbool, envint, envlist, envstr
 
@@ -12,8 +14,9 @@ BASE_DIR = Path(__file__).resolve().parent
 VAR_DIR = Path(envstr("OPENIOP_VAR_DIR", str(BASE_DIR.parent / "var")))
 
 DEBUG = envbool("DEBUG", False)
+OPENIOP_DEV = envbool("OPENIOP_DEV", True)
 _INSECURE_KEY = "openiop-insecure-development-key-do-not-use-in-production-000000000"
-SECRET_KEY = envstr("SECRET_KEY", _INSECURE_KEY if DEBUG or envbool("OPENIOP_DEV", True) else "")
+SECRET_KEY = envstr("SECRET_KEY", _INSECURE_KEY if DEBUG or OPENIOP_DEV else "")
 if not SECRET_KEY:
     raise ConfigError("SECRET_KEY must be set when OPENIOP_DEV is false")
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
@@ -27,6 +30,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "openiop.core",
     "openiop.accounts",
     "openiop.organizations",
@@ -49,11 +55,16 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "openiop.core.middleware.SessionTimeoutMiddleware",
+    "openiop.core.middleware.MfaRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "openiop.core.middleware.NoStoreMiddleware",
     "openiop.core.middleware.AuditRefusalMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "openiop.urls"
@@ -106,11 +117,21 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# NIST SP 800-63B style: length, not composition rules; common, user-like and all-digit
+# passwords refused. No upper limit below Django's own (any length hashes fine).
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": envint("OPENIOP_PASSWORD_MIN_LENGTH", 12)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# django-axes checks lock-outs first; ModelBackend checks the password (docs/security.md).
+AUTHENTICATION_BACKENDS = [
+    "openiop.accounts.backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -135,9 +156,48 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 
+# Accounts and sessions (docs/security.md). Idle time-out and absolute cap are enforced by
+# openiop.core.middleware.SessionTimeoutMiddleware, which deletes the server-side session.
+OPENIOP_IDLE_TIMEOUT_MINUTES = envint("OPENIOP_IDLE_TIMEOUT_MINUTES", 15)
+OPENIOP_SESSION_MAX_HOURS = envint("OPENIOP_SESSION_MAX_HOURS", 12)
+# TOTP is required for every role that reads clinical notes (and superusers). Off by default only
+# in development mode (OPENIOP_DEV=true: `make run`, the demo, the test suite); a user who has
+# enrolled is asked for a code at every log-in either way.
+OPENIOP_MFA_REQUIRED = envbool("OPENIOP_MFA_REQUIRED", not OPENIOP_DEV)
+OTP_TOTP_ISSUER = envstr("OPENIOP_MFA_ISSUER", "OpenIOP")
+# Lock-out after repeated failed log-ins, per username + IP address (django-axes).
+AXES_FAILURE_LIMIT = envint("OPENIOP_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("OPENIOP_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+# The client address is REMOTE_ADDR (django-ipware is not installed). Behind a reverse proxy the
+# server must see the real client as REMOTE_ADDR (configure the proxy and app server so), or every
+# user shares the proxy's address and one attacker can lock a username out for everyone.
+# Content-Security-Policy (django-csp): no inline scripts. style-src keeps 'unsafe-inline' because
+# the matplotlib charts are inline SVG drawn with style="..." attributes (docs/security.md).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
 if envbool("OPENIOP_SECURE", False):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    # __Host- cookies are only accepted over HTTPS, for this exact host, with Path=/.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
     SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -159,3 +219,11 @@ LOGGING = {
 OPENIOP_API_PAGE_SIZE = envint("OPENIOP_API_PAGE_SIZE", 100)
 # How long a one-time questionnaire link (sent to a patient's phone) stays valid.
 OPENIOP_QUESTIONNAIRE_LINK_HOURS = envint("OPENIOP_QUESTIONNAIRE_LINK_HOURS", 72)
+# 42 CFR Part 2: the age from which a minor's own consent suffices, per state (2.14); counsel
+# decides. States not listed need the minor's and a guardian's signature.
+OPENIOP_CONSENT_MINOR_SELF_CONSENT_AGE: dict[str, int] = {}
+OPENIOP_CONSENT_DEFAULT_STATE = envstr("OPENIOP_CONSENT_DEFAULT_STATE", "")
+OPENIOP_BREAK_GLASS_MINUTES = envint("OPENIOP_BREAK_GLASS_MINUTES", 60)
+OPENIOP_AUDIT_REPORT_PAGE_SIZE = envint("OPENIOP_AUDIT_REPORT_PAGE_SIZE", 50)
+OPENIOP_AUDIT_REPORT_MAX_PAGE = envint("OPENIOP_AUDIT_REPORT_MAX_PAGE", 200)
+OPENIOP_AUDIT_EXPORT_MAX_ROWS = envint("OPENIOP_AUDIT_EXPORT_MAX_ROWS", 100_000)

@@ -7,6 +7,7 @@ from openiop.api import api
 urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("openiop.accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("patients/", include("openiop.patients.urls")),

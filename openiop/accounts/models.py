@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import hashlib
 import uuid
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
+from django_otp.models import Device, ThrottlingMixin
 
 
 class User(AbstractUser):
@@ -60,3 +64,47 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+
+class RecoveryCodeDevice(ThrottlingMixin, Device):
+    """A user's set of one-time recovery codes, as a django-otp device so that a code verifies a
+    session exactly like a TOTP code does. Only a SHA-256 of each code is stored; the codes are
+    shown once, when generated."""
+
+    class Meta(Device.Meta):
+        verbose_name = "recovery code set"
+
+    def get_throttle_factor(self) -> int:
+        return 1
+
+    def verify_token(self, token: Any) -> bool:
+        allowed, _ = self.verify_is_allowed()
+        if not allowed:
+            return False
+        digest = recovery_code_hash(str(token))
+        used = self.codes.filter(code_hash=digest, used_at__isnull=True).update(
+            used_at=timezone.now()
+        )
+        if used:
+            self.throttle_reset()
+            return True
+        self.throttle_increment()
+        return False
+
+    def remaining(self) -> int:
+        return self.codes.filter(used_at__isnull=True).count()
+
+
+class RecoveryCode(models.Model):
+    device = models.ForeignKey(RecoveryCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"recovery code {self.code_hash[:8]}… ({'used' if self.used_at else 'unused'})"
+
+
+def recovery_code_hash(code: str) -> str:
+    """Codes are compared case- and separator-insensitively ("ABCD-efgh" == "abcdefgh")."""
+    normalized = "".join(ch for ch in code.lower() if ch.isalnum())
+    return hashlib.sha256(normalized.encode()).hexdigest()

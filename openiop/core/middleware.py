@@ -56,4 +56,140 @@ class NoStoreMiddleware:
         response = self.get_response(request)
         if not request.path.startswith("/static/"):
             response.setdefault("Cache-Control", "no-store, private")
+        if getattr(request, "_openiop_logged_out", False):
+            # The browser drops its cached pages and any script storage of this origin too.
+            # ("cookies" is left out: it would clear every cookie of the whole site, sibling apps
+            # included; the session cookie is worthless once its server-side row is gone.)
+            response["Clear-Site-Data"] = '"cache", "storage"'
         return response
+
+
+def _end_session(request: HttpRequest, reason: str) -> HttpResponse:
+    """Log the user out (deleting the server-side session row) and send them to the log-in page,
+    or, for htmx and API calls, tell them so without a page."""
+    from django.conf import settings
+    from django.contrib.auth import logout
+    from django.http import JsonResponse
+    from django.shortcuts import redirect
+    from django.utils.http import urlencode
+
+    request._openiop_logout_reason = reason  # type: ignore[attr-defined]
+    logout(request)  # audits the log-out (openiop.accounts.signals) and flushes the session
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Your session has ended; log in again."}, status=401)
+    query = {"expired": reason}
+    if request.method == "GET" and not request.headers.get("HX-Request"):
+        query["next"] = request.get_full_path()
+    url = f"{settings.LOGIN_URL}?{urlencode(query)}"
+    if request.headers.get("HX-Request"):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+    else:
+        response = redirect(url)
+    response["Clear-Site-Data"] = '"cache", "storage"'
+    response["Cache-Control"] = "no-store, private"
+    return response
+
+
+TOUCH_SECONDS = 60
+
+
+class SessionTimeoutMiddleware:
+    """Ends a staff session after OPENIOP_IDLE_TIMEOUT_MINUTES without a request (default 15) and
+    OPENIOP_SESSION_MAX_HOURS after log-in however active (default 12), and the sessions of a
+    disabled account at their next request (security.md T4, ONC d5, HIPAA automatic log-off).
+
+    Query strings and headers cannot skip the check. A request sending ``X-OpenIOP-Poll: 1``
+    (an htmx ``every 2s`` poller) is checked but does not count as activity. Activity is recorded
+    at most once a minute (TOUCH_SECONDS), so the time-out can come up to a minute early."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        import time
+
+        from django.conf import settings
+        from django.contrib.auth import SESSION_KEY
+
+        from openiop.accounts.signals import AUTH_AT_SESSION_KEY, LAST_SEEN_SESSION_KEY
+
+        session = request.session
+        if SESSION_KEY not in session:
+            return self.get_response(request)
+        if not request.user.is_authenticated:
+            # The session names a user who can no longer log in (disabled, deleted, or their
+            # password was changed elsewhere): delete the session row, not only ignore it.
+            session.flush()
+            return self.get_response(request)
+        now = time.time()
+        auth_at = session.get(AUTH_AT_SESSION_KEY)
+        last_seen = session.get(LAST_SEEN_SESSION_KEY)
+        if not isinstance(auth_at, int | float) or not isinstance(last_seen, int | float):
+            return _end_session(request, "invalid")
+        if now - last_seen > settings.OPENIOP_IDLE_TIMEOUT_MINUTES * 60:
+            return _end_session(request, "idle")
+        if now - auth_at > settings.OPENIOP_SESSION_MAX_HOURS * 3600:
+            return _end_session(request, "max")
+        # Activity is recorded to the minute (a session write per minute, not per request), so
+        # a session can end up to a minute early, never late.
+        if now - last_seen >= TOUCH_SECONDS and request.headers.get("X-OpenIOP-Poll") != "1":
+            session[LAST_SEEN_SESSION_KEY] = now
+        return self.get_response(request)
+
+
+class MfaRequiredMiddleware:
+    """A session that logged in with a password alone reaches only the second step: the TOTP
+    page for a user who enrolled, the enrolment page for a user whose role requires MFA and who
+    has not enrolled yet (openiop.accounts.mfa.mfa_required). Everything else redirects there
+    (API calls get 403), so no page with patient data is one request away (security.md T4)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated or user.is_verified():
+            return self.get_response(request)
+        target = self._second_step(request)
+        if target is None or self._exempt(request, target):
+            return self.get_response(request)
+        return self._refuse(request, target)
+
+    @staticmethod
+    def _second_step(request: HttpRequest) -> str | None:
+        from django.urls import reverse
+
+        from openiop.accounts.mfa import ENROLLED_SESSION_KEY, mfa_required
+
+        if request.session.get(ENROLLED_SESSION_KEY):
+            return reverse("accounts:mfa-verify")
+        if mfa_required(request.user):
+            return reverse("accounts:mfa-setup")
+        return None
+
+    @staticmethod
+    def _exempt(request: HttpRequest, target: str) -> bool:
+        from django.conf import settings
+        from django.urls import reverse
+
+        path = request.path
+        static = "/" + settings.STATIC_URL.lstrip("/")
+        return path == target or path.startswith(static) or path in {reverse("logout")}
+
+    @staticmethod
+    def _refuse(request: HttpRequest, target: str) -> HttpResponse:
+        from django.http import JsonResponse
+        from django.shortcuts import redirect
+        from django.utils.http import urlencode
+
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": "Two-factor verification required."}, status=403)
+        url = target
+        if request.method == "GET" and not request.headers.get("HX-Request"):
+            url += "?" + urlencode({"next": request.get_full_path()})
+        if request.headers.get("HX-Request"):
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = url
+            return response
+        return redirect(url)

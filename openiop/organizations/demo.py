@@ -1603,6 +1603,7 @@ def _add_clinical_record(org: Organization, plan: DemoPlan, staff: dict[str, Use
     from openiop.clinical.demo_group_notes import seed_group_notes
     from openiop.clinical.demo_notes import seed_notes
     from openiop.clinical.demo_plans import seed_plans
+    from openiop.consent.demo import seed_consents
     from openiop.medications.demo import seed_medication_history
     from openiop.questionnaires.demo import seed_questionnaire_history
 
@@ -1637,6 +1638,10 @@ def _add_clinical_record(org: Organization, plan: DemoPlan, staff: dict[str, Use
     )  # fmt: skip
     seed_discharge_summaries(
         organization=org, episodes=episodes, rng=random.Random(plan.seed * 37 + 11),
+        today=plan.today,
+    )  # fmt: skip
+    seed_consents(
+        organization=org, episodes=episodes, staff=staff, rng=random.Random(plan.seed * 41 + 3),
         today=plan.today,
     )  # fmt: skip
 

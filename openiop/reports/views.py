@@ -26,6 +26,7 @@ def _work_panels(request: HttpRequest) -> dict[str, Any]:
     from openiop.clinical.selectors import cosign_queue
     from openiop.clinical.selectors.discharge import discharge_due_context
     from openiop.clinical.selectors.plans import plan_reviews_due
+    from openiop.consent.selectors import break_glass_panel_context
     from openiop.questionnaires.selectors import alert_list_open
 
     user = request.user
@@ -41,6 +42,7 @@ def _work_panels(request: HttpRequest) -> dict[str, Any]:
         ),
         **authorization_alerts_context(user, today, request=request),
         **discharge_due_context(user, today, request=request),
+        **break_glass_panel_context(user, request=request),
     }
 
 

@@ -1,7 +1,8 @@
 """Seed data for the browser test, run in a subprocess against the test's own SQLite file.
 
 A small clinic with a front-desk user and three admitted patients booked into a group session
-that started 30 minutes ago (or at local midnight, if that is later) (so check-in is open). Writes the ids the test needs as JSON.
+that started 30 minutes ago, or at local midnight if that is later (so check-in is open). Writes
+the ids the test needs as JSON.
 
 Usage: DATABASE_URL=sqlite:///... python tests/browser/seed.py USERNAME PASSWORD
 """
