@@ -508,6 +508,24 @@ class LatestScore:
     text: str  # "12 moderate" / "use 3 · risk 10 · protective 14"
     on: dt.date
     flagged: bool
+    # Totals of the most recent responses, oldest first (at most SPARK_POINTS), for the
+    # sparkline beside each attendee on the group-note screen.
+    recent: tuple[int, ...] = ()
+    max_total: int = 0
+
+    @property
+    def sparkline_points(self) -> str:
+        """SVG polyline points in a 60 x 16 box; empty when there are fewer than two totals."""
+        if len(self.recent) < 2 or self.max_total <= 0:
+            return ""
+        step = 60 / (len(self.recent) - 1)
+        return " ".join(
+            f"{i * step:.1f},{16 - 16 * min(v, self.max_total) / self.max_total:.1f}"
+            for i, v in enumerate(self.recent)
+        )
+
+
+SPARK_POINTS = 6
 
 
 def _latest_text(r: QuestionnaireResponse) -> str:
@@ -537,8 +555,12 @@ def latest_scores_for_patients(
               "administered_at")
     )  # fmt: skip
     latest: dict[tuple[int, str], QuestionnaireResponse] = {}
+    recent: dict[tuple[int, str], list[int]] = {}
     for r in rows:
         latest.setdefault((r.patient_id, r.instrument), r)
+        totals = recent.setdefault((r.patient_id, r.instrument), [])
+        if r.total is not None and len(totals) < SPARK_POINTS:
+            totals.append(r.total)
     out: dict[int, list[LatestScore]] = {}
     for p in people:
         items = []
@@ -552,6 +574,8 @@ def latest_scores_for_patients(
                         text=_latest_text(r),
                         on=r.administered_at.date(),
                         flagged=bool(r.alert_flags),
+                        recent=tuple(reversed(recent.get((p.pk, key), []))),
+                        max_total=registry.get(key).max_total or 0,
                     )
                 )
         out[p.pk] = items

@@ -261,3 +261,16 @@ def test_schedule_discharge_due_unless_given_in_the_week_before():
         schedule.Due("phq9", "discharge", D(2026, 12, 20), 0)
     ]
     assert schedule.due_items([rule], given={"phq9": [D(2026, 12, 15)]}, **kw) == []
+
+
+def test_latest_scores_carry_recent_totals_for_the_attendee_sparkline(counselor, episode):
+    for day, answers in ((2, [3] * 8 + [0]), (9, [2] * 8 + [0]), (16, PHQ9_OK)):
+        with time_machine.travel(dt.datetime(2026, 11, day, 15, tzinfo=dt.UTC), tick=False):
+            record(counselor, episode, answers=answers)
+    (phq9,) = selectors.latest_scores_for_patients(user=counselor, patients=[episode.patient])[
+        episode.patient.pk
+    ]
+    assert phq9.recent == (24, 16, 8) and phq9.max_total == 27
+    # The line falls from top-left to lower-right as the score improves.
+    first, *_, last = (tuple(map(float, p.split(","))) for p in phq9.sparkline_points.split())
+    assert first[0] == 0 and last[0] == 60 and last[1] > first[1]
