@@ -52,6 +52,9 @@ class Perm(StrEnum):
     DISCLOSURE_MAKE = "disclosure.make"  # release records to an outside recipient
     BREAK_GLASS = "break_glass.use"  # emergency access to a record outside one's caseload
     BREAK_GLASS_REVIEW = "break_glass.review"
+    BILLING_VIEW = "billing.view"  # payers, coverage, charges, claims (no note bodies)
+    BILLING_MANAGE = "billing.manage"  # payer rules, coverage, build / submit / correct claims
+    COST_ESTIMATE = "cost_estimate.make"  # patient cost estimates and Good Faith Estimates
 
 
 ALL_STAFF = frozenset(Role)
@@ -101,6 +104,9 @@ ROLE_PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.DISCLOSURE_MAKE: frozenset({_R.PROGRAM_DIRECTOR, _R.BILLING, _R.ADMIN}),
     Perm.BREAK_GLASS: frozenset({_R.COUNSELOR, _R.PRESCRIBER, _R.PROGRAM_DIRECTOR}),
     Perm.BREAK_GLASS_REVIEW: frozenset({_R.PROGRAM_DIRECTOR, _R.AUDITOR, _R.ADMIN}),
+    Perm.BILLING_VIEW: frozenset({_R.BILLING, _R.PROGRAM_DIRECTOR, _R.AUDITOR, _R.ADMIN}),
+    Perm.BILLING_MANAGE: frozenset({_R.BILLING, _R.ADMIN}),
+    Perm.COST_ESTIMATE: frozenset({_R.INTAKE, _R.BILLING, _R.PROGRAM_DIRECTOR, _R.ADMIN}),
 }
 
 
