@@ -19,11 +19,10 @@ STAMP := $(VENV)/.installed-$(INSTALL_HASH)
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS="-k audit -x"`.
 PYTEST_ARGS ?=
 # Parallel test workers (pytest-xdist; each worker gets its own test database, test_openiop_gwN
-# on PostgreSQL, in-memory on SQLite). Serial by default: with today's suite xdist is slower
-# (every worker imports Django and migrates its own database), and it needs every worker to
-# collect the same test ids, so a parametrize value made at import time (uuid4(), now()) breaks
-# it. Try `make test PYTEST_WORKERS=2`; make it the default when the suite outgrows a minute.
-PYTEST_WORKERS ?= 0
+# on PostgreSQL, in-memory on SQLite). Two by default (CI machines have 2 cores); every worker
+# must collect the same test ids, so never parametrize with values made at import time (uuid4(),
+# now()). `make test PYTEST_WORKERS=0` runs serially.
+PYTEST_WORKERS ?= 2
 
 RUN_ADDR ?= 127.0.0.1:8000
 

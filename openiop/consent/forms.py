@@ -144,6 +144,16 @@ class BreakGlassForm(ServiceErrorsMixin, forms.Form):
     )  # fmt: skip
 
 
+class BreakGlassFindForm(forms.Form):
+    """Exact last name and date of birth: enough to find one patient in an emergency, never a
+    list to browse."""
+
+    last_name = forms.CharField(label="Last name", max_length=100)
+    date_of_birth = forms.DateField(
+        label="Date of birth", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
 class ReviewForm(ServiceErrorsMixin, forms.Form):
     note = forms.CharField(label="Review note", widget=TEXTAREA, required=False, max_length=2000)
 

@@ -22,6 +22,7 @@ urlpatterns = [
     path("<uuid:public_id>/expiry-event/", views.consent_expiry_event, name="consent-expiry-event"),
     path("disclosures/<uuid:public_id>/", views.disclosure_detail, name="disclosure-detail"),
     path("break-glass/", views.break_glass_queue, name="break-glass-queue"),
+    path("break-glass/find/", views.break_glass_find, name="break-glass-find"),
     path(
         "break-glass/<uuid:public_id>/review/", views.break_glass_review, name="break-glass-review"
     ),

@@ -22,6 +22,7 @@ from openiop.accounts.permissions import Perm, user_has_perm
 from openiop.consent import rules, selectors, services
 from openiop.consent.forms import (
     AccountingForm,
+    BreakGlassFindForm,
     BreakGlassForm,
     ConsentForm,
     DisclosureForm,
@@ -33,6 +34,7 @@ from openiop.consent.models import BreakGlassAccess, Consent
 from openiop.core.access import get_for_user_or_404, require_perm
 from openiop.core.audit import audit_log
 from openiop.core.models import AuditEvent
+from openiop.patients.models import Patient
 
 CAT = AuditEvent.Category.CLINICAL
 
@@ -217,9 +219,13 @@ def disclosure_accounting(request: HttpRequest, patient_id: Any) -> HttpResponse
 
 @login_required
 def break_glass_start(request: HttpRequest, patient_id: Any) -> HttpResponse:
-    # Any staff member may find the patient (404 for another organization's); the service
-    # refuses roles without break_glass.use and writes the denied attempt to the audit log.
-    patient = selectors.patient_get(user=request.user, public_id=patient_id, perm=Perm.PATIENT_VIEW)
+    # Any staff member may find the patient (404 for another organization's), also outside
+    # their caseload: that is what emergency access is for. The service refuses roles without
+    # break_glass.use and writes the denied attempt to the audit log.
+    patient = get_for_user_or_404(
+        Patient.objects.select_related("organization"), request.user, patient_id,
+        Perm.PATIENT_VIEW, caseload=False,
+    )  # fmt: skip
     form = BreakGlassForm(request.POST or None)
     status = 200
     if not user_has_perm(request.user, Perm.BREAK_GLASS):
@@ -256,6 +262,32 @@ def _queue(request: HttpRequest, status: int = 200, **extra: Any) -> HttpRespons
         **extra,
     }
     return render(request, "consent/break_glass_queue.html", context, status=status)
+
+
+@login_required
+def break_glass_find(request: HttpRequest) -> HttpResponse:
+    """Find a patient outside one's caseload for emergency access: exact last name and date of
+    birth, one match or none (no list to browse). Every search is audited."""
+    require_perm(request.user, Perm.BREAK_GLASS)
+    form = BreakGlassFindForm(request.GET or None)
+    not_found = False
+    if form.is_valid():
+        matches = list(
+            Patient.objects.for_org(request.user.organization_id).filter(
+                last_name__iexact=form.cleaned_data["last_name"].strip(),
+                date_of_birth=form.cleaned_data["date_of_birth"],
+            )[:2]
+        )
+        audit_log(
+            actor=request.user, action="openiop.consent.break_glass.find",
+            category=AuditEvent.Category.DISCLOSURE, request=request,
+            patient=matches[0] if len(matches) == 1 else None,
+            detail={"matches": len(matches)},
+        )  # fmt: skip
+        if len(matches) == 1:
+            return redirect("consent:break-glass-start", patient_id=matches[0].public_id)
+        not_found = True
+    return render(request, "consent/break_glass_find.html", {"form": form, "not_found": not_found})
 
 
 @login_required

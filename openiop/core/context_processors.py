@@ -7,6 +7,7 @@ from django.http import HttpRequest
 
 def nav(request: HttpRequest) -> dict[str, Any]:
     from openiop.accounts.permissions import Perm, user_has_perm
+    from openiop.enrollment.caseload import is_caseload_scoped
 
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -14,4 +15,5 @@ def nav(request: HttpRequest) -> dict[str, Any]:
     return {
         "nav_organization": getattr(user, "organization", None),
         "can": {perm.name.lower(): user_has_perm(user, perm) for perm in Perm},
+        "nav_caseload_scoped": is_caseload_scoped(user),
     }

@@ -6,6 +6,7 @@ from django.db.models import Prefetch
 
 from openiop.accounts.permissions import Perm
 from openiop.core.access import get_for_user_or_404, require_perm
+from openiop.enrollment.caseload import scope_to_caseload
 from openiop.enrollment.models import Episode
 from openiop.patients.models import Patient, PatientQuerySet
 
@@ -14,7 +15,7 @@ def patient_list(*, user: Any, search: str = "") -> PatientQuerySet:
     require_perm(user, Perm.PATIENT_VIEW)
     open_episodes = Episode.objects.open().select_related("program", "primary_counselor")
     return (
-        Patient.objects.for_org(user.organization)
+        scope_to_caseload(Patient.objects.for_org(user.organization), user, "pk")
         .search(search)
         .prefetch_related(Prefetch("episodes", queryset=open_episodes, to_attr="open_episodes"))
     )

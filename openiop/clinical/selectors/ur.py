@@ -587,6 +587,8 @@ def packet_html(
     back_url: str = "",
     download_url: str = "",
     pdf_url: str = "",
+    csrf_token: str = "",
+    download_fields: list[tuple[str, str]] | None = None,
 ) -> str:
     """The packet as one HTML document (inline CSS, inline SVG): the web page, the downloaded
     file and the command line all use this one template."""
@@ -600,6 +602,8 @@ def packet_html(
             "back_url": back_url,
             "download_url": download_url,
             "pdf_url": pdf_url,
+            "csrf_token": csrf_token,
+            "download_fields": download_fields or [],
         },
     )
 

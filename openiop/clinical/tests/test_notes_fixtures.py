@@ -40,9 +40,13 @@ def write_note(
 
 
 @pytest.fixture
-def supervisee(org, supervisor):
-    """A pre-licensed counselor whose notes need the program director's co-signature."""
+def supervisee(org, supervisor, program):
+    """A pre-licensed counselor whose notes need the program director's co-signature. Leads the
+    program's groups, so the program's patients are in the trainee's caseload."""
+    from openiop.scheduling.models import ClinicianProgram
+
     user = make_user("trainee", org, Role.COUNSELOR)
     user.cosigner = supervisor
     user.save()
+    ClinicianProgram.objects.create(organization=org, user=user, program=program)
     return user

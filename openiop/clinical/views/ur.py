@@ -4,6 +4,12 @@ HTML download, PDF where WeasyPrint is installed) and the payer's decision.
 Access: ``UR_PACKET`` (counselor, program director, billing, admin) reads packets and records
 the payer's decision; writing the clinician's summary also needs ``NOTE_WRITE``. Another
 organization's episode or review is a 404; a role without the permission gets 403.
+
+Downloading the packet (HTML or PDF) releases it to the payer: a 42 CFR Part 2 disclosure. It is
+checked against the patient's consents first; without a consent covering payment to that payer
+no file is produced, the refused attempt is logged, and the page says why (409). A released
+packet carries the redisclosure notice and a copy of the consent, and is listed in the patient's
+accounting of disclosures.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
@@ -30,6 +37,8 @@ from openiop.clinical.selectors.ur import (
     ur_packet,
 )
 from openiop.clinical.services.ur import ur_create, ur_record_outcome
+from openiop.consent.models import Disclosure
+from openiop.consent.services import DisclosureRefused, disclosure_make
 from openiop.core.access import get_for_user_or_404, require_perm
 from openiop.enrollment.models import Episode
 
@@ -120,11 +129,15 @@ def ur_packet_view(request: HttpRequest, episode_id: Any) -> HttpResponse:
     if not form.is_valid():
         return _list_page(request, episode, form, status=400)
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-    download = request.GET.get("download") == "html"
+    download = request.method == "POST"  # a release to the payer: POST, never a link
     packet = ur_packet(
         request.user, episode, start, end, request, verb="export" if download else "view"
     )
     if download:
+        payer = episode.authorizations.order_by("-start_on").values_list("payer_name", flat=True)
+        refused = _release(request, episode, packet, payer.first() or "")
+        if refused is not None:
+            return refused
         return _attachment(packet_html(packet), packet_filename(packet), "text/html; charset=utf-8")
     query = f"?start={start.isoformat()}&end={end.isoformat()}"
     here = reverse("clinical:ur-packet", args=[episode.public_id])
@@ -132,7 +145,8 @@ def ur_packet_view(request: HttpRequest, episode_id: Any) -> HttpResponse:
         packet,
         standalone=False,
         back_url=reverse("clinical:ur-list", args=[episode.public_id]),
-        download_url=f"{here}{query}&download=html",
+        download_url=f"{here}{query}",
+        csrf_token=get_token(request),
     )
     return HttpResponse(html)
 
@@ -149,12 +163,47 @@ def ur_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         standalone=False,
         back_url=reverse("clinical:ur-list", args=[episode.public_id]),
         download_url=reverse("clinical:ur-download", args=[review.public_id]),
+        csrf_token=get_token(request),
         pdf_url=reverse("clinical:ur-pdf", args=[review.public_id]) if pdf_available() else "",
     )
     return HttpResponse(html)
 
 
+def packet_categories(packet: Any) -> list[str]:
+    """What kinds of information (consent categories) a packet releases."""
+    cats = ["demographics", "attendance", "diagnoses", "treatment_plan", "notes_summary"]
+    if packet.drug_screens.state == "shown":
+        cats.append("drug_screens")
+    if packet.questionnaires.state == "shown":
+        cats.append("questionnaire_scores")
+    return cats
+
+
+def _release(
+    request: HttpRequest, episode: Episode, packet: Any, payer: str
+) -> HttpResponse | None:
+    """Record the release of ``packet`` to the payer; a refusal page (409) if no consent covers
+    it, else None and the disclosure rides on the packet (``packet.extra["disclosure"]``)."""
+    try:
+        disclosure = disclosure_make(
+            actor=request.user, patient=episode.patient,
+            recipient_organization=payer or "Payer (utilization review)", recipient="",
+            purpose="payment", categories=packet_categories(packet),
+            channel=Disclosure.Channel.EXPORT, request=request,
+        )  # fmt: skip
+    except DisclosureRefused as exc:
+        context = {"episode": episode, "payer": payer, "messages_": exc.messages}
+        return render(request, "clinical/ur_refused.html", context, status=409)
+    packet.extra["disclosure"] = disclosure
+    return None
+
+
+def _payer(review: UtilizationReview) -> str:
+    return review.authorization.payer_name if review.authorization else ""
+
+
 @login_required
+@require_POST
 def ur_download(request: HttpRequest, public_id: Any) -> HttpResponse:
     review = _review(request, public_id)
     packet = ur_packet(
@@ -167,10 +216,14 @@ def ur_download(request: HttpRequest, public_id: Any) -> HttpResponse:
         verb="export",
         audit_detail={"format": "html"},
     )
+    refused = _release(request, review.episode, packet, _payer(review))
+    if refused is not None:
+        return refused
     return _attachment(packet_html(packet), packet_filename(packet), "text/html; charset=utf-8")
 
 
 @login_required
+@require_POST
 def ur_pdf(request: HttpRequest, public_id: Any) -> HttpResponse:
     review = _review(request, public_id)
     if not pdf_available():
@@ -185,6 +238,9 @@ def ur_pdf(request: HttpRequest, public_id: Any) -> HttpResponse:
         verb="export",
         audit_detail={"format": "pdf"},
     )
+    refused = _release(request, review.episode, packet, _payer(review))
+    if refused is not None:
+        return refused
     return _attachment(_pdf(packet_html(packet)), packet_filename(packet, "pdf"), "application/pdf")
 
 
