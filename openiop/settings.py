@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from csp.constants import NONE, SELF, UNSAFE_INLINE
+from csp.constants import NONE, SELF
 
 from openiop.core.env import ConfigError, envbool, envint, envlist, envstr
 
@@ -113,9 +113,12 @@ DATABASES = {"default": _database_config()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# PBKDF2-SHA256 (FIPS 140 approved; Django 5.2: 1,000,000 iterations) hashes new passwords
+# (security.md T4). Argon2 stays second so older argon2 hashes still verify; Django re-hashes
+# them with PBKDF2 at the user's next log-in.
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
 ]
 # NIST SP 800-63B style: length, not composition rules; common, user-like and all-digit
 # passwords refused. No upper limit below Django's own (any length hashes fine).
@@ -175,13 +178,15 @@ AXES_VERBOSE = False
 # The client address is REMOTE_ADDR (django-ipware is not installed). Behind a reverse proxy the
 # server must see the real client as REMOTE_ADDR (configure the proxy and app server so), or every
 # user shares the proxy's address and one attacker can lock a username out for everyone.
-# Content-Security-Policy (django-csp): no inline scripts. style-src keeps 'unsafe-inline' because
-# the matplotlib charts are inline SVG drawn with style="..." attributes (docs/security.md).
+# Content-Security-Policy (django-csp): scripts and styles from our own files only, nothing
+# inline. The matplotlib charts are inline SVG, rewritten to presentation attributes instead of
+# style="..." (openiop/core/svg.py); templates carry no style attribute or <style> element, and
+# htmx is told not to inject its indicator <style> (base.html). Tests: core/tests/test_csp_styles
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
-        "style-src": [SELF, UNSAFE_INLINE],
+        "style-src": [SELF],
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
         "connect-src": [SELF],
@@ -224,6 +229,9 @@ OPENIOP_QUESTIONNAIRE_LINK_HOURS = envint("OPENIOP_QUESTIONNAIRE_LINK_HOURS", 72
 OPENIOP_CONSENT_MINOR_SELF_CONSENT_AGE: dict[str, int] = {}
 OPENIOP_CONSENT_DEFAULT_STATE = envstr("OPENIOP_CONSENT_DEFAULT_STATE", "")
 OPENIOP_BREAK_GLASS_MINUTES = envint("OPENIOP_BREAK_GLASS_MINUTES", 60)
+# Counselors see only their caseload (openiop/enrollment/caseload.py); 0 lets every counselor
+# see every patient of the organization.
+OPENIOP_CASELOAD_SCOPING = envbool("OPENIOP_CASELOAD_SCOPING", True)
 OPENIOP_AUDIT_REPORT_PAGE_SIZE = envint("OPENIOP_AUDIT_REPORT_PAGE_SIZE", 50)
 OPENIOP_AUDIT_REPORT_MAX_PAGE = envint("OPENIOP_AUDIT_REPORT_MAX_PAGE", 200)
 OPENIOP_AUDIT_EXPORT_MAX_ROWS = envint("OPENIOP_AUDIT_EXPORT_MAX_ROWS", 100_000)

@@ -29,6 +29,8 @@ from openiop.organizations.models import Organization
 from openiop.patients.models import Patient
 
 CAT = AuditEvent.Category.CLINICAL
+# Releases and emergency access: the audit report's "who received this record" category.
+DISCLOSURE_CAT = AuditEvent.Category.DISCLOSURE
 
 
 def org_tz(organization: Organization) -> dt.tzinfo:
@@ -331,7 +333,7 @@ def disclosure_make(
                 redisclosure_notice=rules.REDISCLOSURE_NOTICE, consent_snapshot=consent.snapshot(),
             )  # fmt: skip
             audit_log(
-                actor=actor, action="openiop.consent.disclosure.make", category=CAT,
+                actor=actor, action="openiop.consent.disclosure.make", category=DISCLOSURE_CAT,
                 obj=disclosure, patient=patient, request=request,
                 detail={**detail, "consent": decision.consent_ref},
             )  # fmt: skip
@@ -341,8 +343,8 @@ def disclosure_make(
             consent=by_ref.get(decision.consent_ref), refusal_reasons=decision.messages,
         )  # fmt: skip
         audit_log(
-            actor=actor, action="openiop.consent.disclosure.make", category=CAT, obj=disclosure,
-            patient=patient, request=request, outcome=AuditEvent.Outcome.DENIED,
+            actor=actor, action="openiop.consent.disclosure.make", category=DISCLOSURE_CAT,
+            obj=disclosure, patient=patient, request=request, outcome=AuditEvent.Outcome.DENIED,
             detail={**detail, "reasons": list(decision.reasons), "consent": decision.consent_ref},
         )  # fmt: skip
     raise DisclosureRefused(disclosure, decision)
@@ -367,7 +369,7 @@ def break_glass_start(
     """
     if not user_has_perm(actor, Perm.BREAK_GLASS):
         audit_log(
-            actor=actor, action="openiop.consent.break_glass.start", category=CAT,
+            actor=actor, action="openiop.consent.break_glass.start", category=DISCLOSURE_CAT,
             patient=patient, request=request, outcome=AuditEvent.Outcome.DENIED,
             detail={"why": "role may not use break-glass"},
         )  # fmt: skip
@@ -398,8 +400,8 @@ def break_glass_start(
             expires_at=now + dt.timedelta(minutes=break_glass_minutes()), created_by=_user(actor),
         )  # fmt: skip
         audit_log(
-            actor=actor, action="openiop.consent.break_glass.start", category=CAT, obj=access,
-            patient=patient, request=request,
+            actor=actor, action="openiop.consent.break_glass.start", category=DISCLOSURE_CAT,
+            obj=access, patient=patient, request=request,
             detail={"break_glass": True, "reason": reason, "disclosed_to": access.disclosed_to,
                     "expires_at": access.expires_at.isoformat()},
         )  # fmt: skip
@@ -429,7 +431,7 @@ def break_glass_review(
     access.save(update_fields=["reviewed_at", "reviewed_by", "review_note", "updated_by",
                                "updated_at"])  # fmt: skip
     audit_log(
-        actor=actor, action="openiop.consent.break_glass.review", category=CAT, obj=access,
-        patient=access.patient, request=request, detail={"note": access.review_note},
+        actor=actor, action="openiop.consent.break_glass.review", category=DISCLOSURE_CAT,
+        obj=access, patient=access.patient, request=request, detail={"note": access.review_note},
     )  # fmt: skip
     return access

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,30 @@ from django.utils import timezone
 from openiop.core.models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
+
+# Characters that can forge a line or a column in a log viewer, spreadsheet or terminal: C0/C1
+# controls (newline, carriage return, escape starts ANSI sequences), Unicode line separators and
+# the bidi overrides that make text display in another order (ASVS 16.4.1, security.md T3).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def log_safe(text: str, max_length: int | None = None) -> str:
+    """``text`` with every control character written as a visible escape (``\\n``, ``\\u001b``),
+    then cut to ``max_length``: one line, no terminal escape sequences, nothing hidden."""
+    safe = _UNSAFE.sub(lambda m: _NAMED.get(m.group(0), f"\\u{ord(m.group(0)):04x}"), text)
+    return safe if max_length is None else safe[:max_length]
+
+
+def _json_storable(value: Any) -> Any:
+    """PostgreSQL's jsonb refuses NUL (\\u0000) in strings: write it as a visible escape."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\\u0000")
+    if isinstance(value, dict):
+        return {_json_storable(k): _json_storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_storable(v) for v in value]
+    return value
 
 
 def _canonical(event: AuditEvent) -> str:
@@ -49,8 +74,8 @@ def compute_hash(prev_hash: str, event: AuditEvent) -> str:
 def _client(request: HttpRequest | None) -> tuple[str, str]:
     if request is None:
         return "", ""
-    ip = request.META.get("REMOTE_ADDR", "") or ""
-    ua = (request.META.get("HTTP_USER_AGENT", "") or "")[:300]
+    ip = log_safe(str(request.META.get("REMOTE_ADDR", "") or ""), 64)
+    ua = log_safe(str(request.META.get("HTTP_USER_AGENT", "") or ""), 300)
     return ip, ua
 
 
@@ -79,10 +104,15 @@ def audit_log(
     if organization is None:
         organization = getattr(obj, "organization", None) or getattr(actor, "organization", None)
     is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    if is_user and patient is not None and getattr(patient, "pk", None) is not None:
+        from openiop.enrollment.caseload import seen_through_break_glass
+
+        if seen_through_break_glass(actor, patient.pk):  # every look during emergency access
+            detail = {**(detail or {}), "break_glass": True}
     event = AuditEvent(
         occurred_at=timezone.now(),
         actor=actor if is_user else None,
-        actor_username=actor.get_username() if is_user else "",
+        actor_username=log_safe(actor.get_username(), 150) if is_user else "",
         actor_roles=",".join(sorted(roles_of(actor))) if is_user else "",
         organization_id=getattr(organization, "pk", None),
         action=action,
@@ -93,7 +123,7 @@ def audit_log(
         outcome=outcome,
         source_ip=ip,
         user_agent=ua,
-        detail=detail or {},
+        detail=_json_storable(detail or {}),
     )
     with transaction.atomic():
         head, _ = AuditHead.objects.select_for_update().get_or_create(

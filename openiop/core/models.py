@@ -85,6 +85,9 @@ class AuditEvent(models.Model):
         CLINICAL = "clinical", "Clinical record"
         BILLING = "billing", "Billing and authorizations"
         ADMINISTRATIVE = "administrative", "Administrative"
+        # Releases of Part 2 records and break-glass emergency access: what a compliance officer
+        # answers "who received this record" from (42 CFR 2.24 accounting, 2.51).
+        DISCLOSURE = "disclosure", "Disclosures (42 CFR Part 2)"
 
     occurred_at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(
@@ -109,6 +112,13 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
+        indexes = [
+            # The audit report: one organization, a time range, newest first, id breaks ties.
+            # (PostgreSQL also gets a GIN index on ``detail``, migration 0004.)
+            models.Index(
+                fields=["organization_id", "occurred_at", "id"], name="audit_org_time_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_username} {self.action}"

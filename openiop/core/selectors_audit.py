@@ -33,7 +33,7 @@ from django.db.models.functions import TruncDate
 from django.http import HttpRequest
 from django.utils import timezone
 
-from openiop.core.audit import ChainReport, audit_log, audit_log_many, audit_verify
+from openiop.core.audit import ChainReport, audit_log, audit_log_many, audit_verify, log_safe
 from openiop.core.models import AuditEvent
 
 ADMIN = AuditEvent.Category.ADMINISTRATIVE
@@ -309,7 +309,7 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def csv_safe(value: Any) -> str:
     """A spreadsheet must not run a cell as a formula (ASVS 1.2.10): prefix such cells with '."""
-    text = "" if value is None else str(value)
+    text = log_safe("" if value is None else str(value))
     return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 

@@ -9,8 +9,6 @@ inputs give byte-equal SVG, cached by value.
 from __future__ import annotations
 
 import functools
-import html
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,6 +18,8 @@ matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+
+from openiop.core.svg import figure_svg  # noqa: E402
 
 SERIES = (
     ("to_assessment", "to assessment", "#1f5f8b"),
@@ -72,7 +72,9 @@ def _render(bars: tuple[IntakeBar, ...], title: str) -> str:
             ax.barh(y + offset, value, height=bar_h, color=color)
             ax.text(value, y + offset, f" {value:g}", va="center", fontsize=8)
             top = max(top, value)
-    ax.set_yticks(ys, [b.name for b in bars], fontsize=9)
+    # Program names are typed by users: plain text, never mathtext ("$5 to $10" would be
+    # parsed as a formula, and an unbalanced one raises).
+    ax.set_yticks(ys, [b.name for b in bars], fontsize=9, parse_math=False)
     ax.invert_yaxis()
     ax.set_xlim(0, top * 1.15 + 0.5)
     ax.set_xlabel("median days from referral", fontsize=8)
@@ -84,20 +86,7 @@ def _render(bars: tuple[IntakeBar, ...], title: str) -> str:
         handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False
     )
     fig.tight_layout()
-    buf = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": "openiop", "svg.fonttype": "none"}):
-        fig.savefig(buf, format="svg", metadata={"Date": None})
-    svg = buf.getvalue()
-    svg = svg[svg.index("<svg") :]
-    head_end = svg.index(">") + 1
-    opening = svg[:head_end].replace(
-        "<svg ", '<svg role="img" aria-labelledby="intake-chart-title intake-chart-desc" ', 1
-    )
-    accessible = (
-        f'<title id="intake-chart-title">{html.escape(title)}</title>'
-        f'<desc id="intake-chart-desc">{html.escape(describe(bars))}</desc>'
-    )
-    return opening + accessible + svg[head_end:]
+    return figure_svg(fig, uid="intake-chart", title=title, desc=describe(bars))
 
 
 def intake_days_svg(

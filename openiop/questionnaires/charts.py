@@ -10,8 +10,6 @@ value; the SVG carries a <title> and a <desc> that states every point in words (
 from __future__ import annotations
 
 import functools
-import html
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -22,6 +20,7 @@ matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402
 
+from openiop.core.svg import figure_svg  # noqa: E402
 from openiop.questionnaires.instruments import registry  # noqa: E402
 
 BAND_COLORS = ("#e3f1e4", "#f3f5dc", "#fdf0d5", "#fbe0cc", "#f8d3d0")
@@ -112,21 +111,8 @@ def _render(instrument: str, points: tuple[Point, ...], small: bool, uid: str) -
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     fig.tight_layout()
-    buf = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": "openiop", "svg.fonttype": "none"}):
-        fig.savefig(buf, format="svg", metadata={"Date": None})
-    svg = buf.getvalue()
-    svg = svg[svg.index("<svg") :]
     title = f"{d.short_title} {metric_label(instrument)} over time"
-    head_end = svg.index(">") + 1
-    opening = svg[:head_end].replace(
-        "<svg ", f'<svg role="img" aria-labelledby="{uid}-title {uid}-desc" ', 1
-    )
-    accessible = (
-        f'<title id="{uid}-title">{html.escape(title)}</title>'
-        f'<desc id="{uid}-desc">{html.escape(describe(instrument, points))}</desc>'
-    )
-    return opening + accessible + svg[head_end:]
+    return figure_svg(fig, uid=uid, title=title, desc=describe(instrument, points))
 
 
 def trend_svg(instrument: str, points: Sequence[Point], *, small: bool = False) -> str:
@@ -192,22 +178,10 @@ def _render_change(instrument: str, pairs: tuple[tuple[int, int], ...]) -> str:
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     fig.tight_layout()
-    buf = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": "openiop", "svg.fonttype": "none"}):
-        fig.savefig(buf, format="svg", metadata={"Date": None})
-    svg = buf.getvalue()
-    svg = svg[svg.index("<svg") :]
-    uid = f"q-change-{instrument}"
-    head_end = svg.index(">") + 1
-    opening = svg[:head_end].replace(
-        "<svg ", f'<svg role="img" aria-labelledby="{uid}-title {uid}-desc" ', 1
-    )
-    title = f"{d.short_title}: admission to discharge"
-    accessible = (
-        f'<title id="{uid}-title">{html.escape(title)}</title>'
-        f'<desc id="{uid}-desc">{html.escape(describe_change(instrument, pairs))}</desc>'
-    )
-    return opening + accessible + svg[head_end:]
+    return figure_svg(
+        fig, uid=f"q-change-{instrument}", title=f"{d.short_title}: admission to discharge",
+        desc=describe_change(instrument, pairs),
+    )  # fmt: skip
 
 
 def change_svg(instrument: str, pairs: Sequence[tuple[int, int]]) -> str:

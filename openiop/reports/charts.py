@@ -8,8 +8,6 @@ salt, no date metadata), so equal inputs give byte-equal SVG and are cached by v
 from __future__ import annotations
 
 import functools
-import html
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,6 +18,7 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from openiop.core.svg import figure_svg  # noqa: E402
 from openiop.reports.charts_hours import STATUS_COLORS, STATUS_LABELS  # noqa: E402
 
 ORDER = ("met", "on_track", "at_risk", "below", "exempt")
@@ -71,7 +70,9 @@ def _render(bars: tuple[ProgramBar, ...], title: str) -> str:
             if w:
                 ax.text(x0 + w / 2, y, str(w), ha="center", va="center", color="white", fontsize=8)
         left = [a + w for a, w in zip(left, widths, strict=True)]
-    ax.set_yticks(ys, [b.name for b in bars], fontsize=9)
+    # Program names are typed by users: plain text, never mathtext ("$5 to $10" would be
+    # parsed as a formula, and an unbalanced one raises).
+    ax.set_yticks(ys, [b.name for b in bars], fontsize=9, parse_math=False)
     ax.invert_yaxis()
     ax.set_xlim(0, max([*left, 1]))
     ax.set_xlabel("patients", fontsize=8)
@@ -84,22 +85,7 @@ def _render(bars: tuple[ProgramBar, ...], title: str) -> str:
         handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False
     )
     fig.tight_layout()
-    buf = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": "openiop", "svg.fonttype": "none"}):
-        fig.savefig(buf, format="svg", metadata={"Date": None})
-    svg = buf.getvalue()
-    svg = svg[svg.index("<svg") :]
-    head_end = svg.index(">") + 1
-    opening = svg[:head_end].replace(
-        "<svg ",
-        '<svg role="img" aria-labelledby="summary-chart-title summary-chart-desc" ',
-        1,
-    )
-    accessible = (
-        f'<title id="summary-chart-title">{html.escape(title)}</title>'
-        f'<desc id="summary-chart-desc">{html.escape(describe(bars))}</desc>'
-    )
-    return opening + accessible + svg[head_end:]
+    return figure_svg(fig, uid="summary-chart", title=title, desc=describe(bars))
 
 
 def compliance_summary_svg(

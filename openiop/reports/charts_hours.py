@@ -13,8 +13,6 @@ pyplot keeps global state that is not safe across concurrent requests. Output is
 from __future__ import annotations
 
 import functools
-import html
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -25,6 +23,8 @@ matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+
+from openiop.core.svg import figure_svg  # noqa: E402
 
 # Same palette as app.css (--met, --on_track, ...), so the badges and bars agree.
 STATUS_COLORS: dict[str, str] = {
@@ -146,21 +146,8 @@ def _render(
         bbox_to_anchor=(1.0, 1.0), frameon=False,
     )  # fmt: skip
     fig.tight_layout()
-    buf = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": "openiop", "svg.fonttype": "none"}):
-        fig.savefig(buf, format="svg", metadata={"Date": None})
-    svg = buf.getvalue()
-    svg = svg[svg.index("<svg") :]
     desc = describe(bars, min_minutes=min_minutes, max_minutes=max_minutes)
-    head_end = svg.index(">") + 1
-    opening = svg[:head_end].replace(
-        "<svg ", '<svg role="img" aria-labelledby="hours-chart-title hours-chart-desc" ', 1
-    )
-    accessible = (
-        f'<title id="hours-chart-title">{html.escape(title)}</title>'
-        f'<desc id="hours-chart-desc">{html.escape(desc)}</desc>'
-    )
-    return opening + accessible + svg[head_end:]
+    return figure_svg(fig, uid="hours-chart", title=title, desc=desc)
 
 
 def weekly_hours_svg(
