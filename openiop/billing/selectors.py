@@ -370,8 +370,10 @@ def authorization_alerts(
     """
     if not user_has_perm(user, Perm.AUTHORIZATION_VIEW):
         return []
+    from openiop.enrollment.caseload import scope_to_caseload
+
     episodes = list(
-        Episode.objects.for_org(user.organization_id)
+        scope_to_caseload(Episode.objects.for_org(user.organization_id), user)
         .open()
         .filter(admitted_on__isnull=False, admitted_on__lte=today)
         .select_related("patient", "program__site", "primary_counselor")

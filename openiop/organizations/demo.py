@@ -1644,6 +1644,12 @@ def _add_clinical_record(org: Organization, plan: DemoPlan, staff: dict[str, Use
         organization=org, episodes=episodes, staff=staff, rng=random.Random(plan.seed * 41 + 3),
         today=plan.today,
     )  # fmt: skip
+    from openiop.billing.demo import seed_billing
+
+    seed_billing(
+        organization=org, episodes=episodes, staff=staff, rng=random.Random(plan.seed * 43 + 7),
+        today=plan.today,
+    )  # fmt: skip
 
 
 def _weeks(plan: DemoPlan) -> int:

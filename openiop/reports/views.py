@@ -57,5 +57,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         actor=request.user, action="openiop.reports.dashboard.read",
         category=AuditEvent.Category.COMPLIANCE, patients=board.patients_shown, request=request,
     )  # fmt: skip
+    from openiop.billing.selectors_claims import billing_panel_context
+
     context = {"board": board, "chart_svg": chart, **_work_panels(request)}
+    context.update(billing_panel_context(request.user))
     return render(request, "reports/dashboard.html", context)
