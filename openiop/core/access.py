@@ -64,9 +64,17 @@ def patient_id_of(obj: Any, depth: int = 0) -> int | None:
 
 
 def in_caseload(user: Any, obj: Any) -> bool:
-    from openiop.enrollment.caseload import is_caseload_scoped, patient_in_caseload
+    from openiop.enrollment.caseload import (
+        is_caseload_scoped,
+        patient_in_caseload,
+        session_in_caseload,
+    )
 
     if not is_caseload_scoped(user):
         return True
+    from openiop.clinical.models import GroupNote
+
+    if isinstance(obj, GroupNote):  # a whole group's record: only for those who have a part in it
+        return session_in_caseload(user, obj.session)
     patient_id = patient_id_of(obj)
     return patient_id is None or patient_in_caseload(user, patient_id)

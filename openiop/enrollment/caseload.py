@@ -106,3 +106,18 @@ def seen_through_break_glass(user: Any, patient_id: int) -> bool:
     if not is_caseload_scoped(user):
         return False
     return not patient_in_caseload(user, patient_id, with_break_glass=False)
+
+
+def session_in_caseload(user: Any, session: Any) -> bool:
+    """A session's group record is the counselor's if they facilitate it, lead its program, or
+    one of its attendees is in their caseload."""
+    from openiop.scheduling.models import ClinicianProgram
+
+    if not is_caseload_scoped(user):
+        return True
+    if session.facilitators.filter(pk=user.pk).exists():
+        return True
+    if ClinicianProgram.objects.filter(user=user, program_id=session.program_id).exists():
+        return True
+    attendees = session.attendance.values("patient_id")
+    return visible_patients(user).filter(pk__in=attendees).exists()

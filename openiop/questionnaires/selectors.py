@@ -107,8 +107,10 @@ def score_trend(
 def alert_queryset_open(user: Any) -> Any:
     """Open alerts of the user's organization, the user's own first, then oldest first (not
     audited: callers audit what they show)."""
+    from openiop.enrollment.caseload import scope_to_caseload
+
     return (
-        ClinicalAlert.objects.for_org(user.organization_id)
+        scope_to_caseload(ClinicalAlert.objects.for_org(user.organization_id), user)
         .open()
         .select_related("patient", "assigned_to", "response", "episode__program")
         .annotate(

@@ -139,6 +139,15 @@ def dashboard_for(user: Any, now: dt.datetime) -> Dashboard:
         )
         if session.status != Session.Status.CANCELLED:
             expected.extend(ExpectedPatient(r.patient, session, r) for r in records)
+    from openiop.enrollment.caseload import is_caseload_scoped, visible_patients
+
+    if is_caseload_scoped(user):  # a counselor's check-in list: their caseload only
+        mine = set(
+            visible_patients(user)
+            .filter(pk__in={e.patient.pk for e in expected})
+            .values_list("pk", flat=True)
+        )
+        expected = [e for e in expected if e.patient.pk in mine]
     expected.sort(key=lambda e: (e.session.starts_at, e.patient.last_name, e.patient.first_name))
 
     at_risk: list[AtRisk] = []

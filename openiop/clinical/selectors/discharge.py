@@ -18,6 +18,7 @@ from openiop.clinical.models import DischargeSummary
 from openiop.core.access import get_for_user_or_404
 from openiop.core.audit import audit_log, audit_log_many
 from openiop.core.models import AuditEvent
+from openiop.enrollment.caseload import scope_to_caseload
 from openiop.enrollment.models import Episode
 
 CAT = AuditEvent.Category.CLINICAL
@@ -89,7 +90,7 @@ def discharge_summaries_due(
         episode=OuterRef("pk"), amends__isnull=True, status=DischargeSummary.Status.SIGNED
     )
     episodes = list(
-        Episode.objects.for_org(user.organization_id)
+        scope_to_caseload(Episode.objects.for_org(user.organization_id), user)
         .filter(status=Episode.Status.DISCHARGED, discharged_on__isnull=False)
         .filter(~Exists(signed), transferred_to__isnull=True)
         .select_related("patient", "program", "primary_counselor")

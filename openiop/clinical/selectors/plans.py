@@ -17,6 +17,7 @@ from openiop.clinical.models import ObjectiveProgress, PlanObjective, PlanReview
 from openiop.core.access import get_for_user_or_404, require_perm
 from openiop.core.audit import audit_log, audit_log_many
 from openiop.core.models import AuditEvent
+from openiop.enrollment.caseload import scope_to_caseload
 from openiop.enrollment.models import Episode
 from openiop.patients.models import Patient
 
@@ -229,7 +230,7 @@ def plan_reviews_due(
     horizon = today + dt.timedelta(days=cadence.WARN_DAYS)
     rows: list[ReviewDue] = []
     plans = (
-        TreatmentPlan.objects.for_org(org)
+        scope_to_caseload(TreatmentPlan.objects.for_org(org), user)
         .filter(status=S.ACTIVE, next_review_on__lte=horizon, episode__status__in=OPEN_EPISODE)
         .select_related("patient", "episode__program")
     )
