@@ -18,6 +18,7 @@ from openiop.questionnaires.models import (
     QuestionnaireResponse,
     QuestionnaireSchedule,
 )
+from openiop.scheduling.models import ClinicianProgram
 
 NOW = dt.datetime(2026, 11, 16, 15, 0, tzinfo=dt.UTC)
 PHQ9_OK = [1, 1, 1, 1, 1, 1, 1, 1, 0]
@@ -165,6 +166,11 @@ def test_alert_list_open_puts_the_users_own_alerts_first(org, counselor, supervi
         record(supervisor, ep2, answers=PHQ9_SI)
     with time_machine.travel(NOW + dt.timedelta(hours=1), tick=False):
         record(supervisor, episode, answers=PHQ9_SI)
+    # A counselor sees only their caseload: outside the program, Ari's alert is not listed.
+    assert [a.patient for a in selectors.alert_list_open(counselor)] == [episode.patient]
+    # Both counselors lead groups in the program, so both patients are in both caseloads.
+    for user in (counselor, other_counselor):
+        ClinicianProgram.objects.create(organization=org, user=user, program=episode.program)
     mine = selectors.alert_list_open(counselor)
     assert [a.patient for a in mine] == [episode.patient, p2]
     theirs = selectors.alert_list_open(other_counselor)
