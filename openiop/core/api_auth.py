@@ -24,7 +24,9 @@ that odd but well-formed input (year 9999, ``\\x00``) is a 422 instead of a 500 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+import re
+import types
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -32,7 +34,16 @@ from ninja import Schema
 from ninja.errors import HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
-from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 
 from openiop.accounts.tokens import token_authenticate
 
@@ -107,6 +118,25 @@ def responses(ok: Any, code: int = 200) -> dict[int, Any]:
 
 MIN_YEAR, MAX_YEAR = 1900, 2200
 
+# pydantic's lax mode reads a number as a Unix timestamp (``"date_of_birth": 0`` would be
+# 1970-01-01, ``?date_to=0`` too) and ``"12"`` as a time of day: only ISO-8601 text is a date.
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+_ISO_TIME = re.compile(r"\d{2}:\d{2}")
+
+
+def _iso_text(pattern: re.Pattern[str], kind: type, example: str, whole: bool = False) -> Any:
+    def check(value: Any) -> Any:
+        if isinstance(value, str):
+            found = pattern.fullmatch(value) if whole else pattern.match(value)
+            if found:
+                return value
+        elif isinstance(value, kind):
+            return value
+        raise ValueError(f"give ISO-8601 text, e.g. {example}")
+
+    return BeforeValidator(check)
+
 
 def _day_in_range(value: dt.date) -> dt.date:
     if not MIN_YEAR <= value.year <= MAX_YEAR:
@@ -119,10 +149,18 @@ def _moment_in_range(value: dt.datetime) -> dt.datetime:
     return value
 
 
-Day = Annotated[dt.date, AfterValidator(_day_in_range)]
+Day = Annotated[
+    dt.date,
+    _iso_text(_ISO_DAY, dt.date, "2026-11-04", whole=True),
+    AfterValidator(_day_in_range),
+]
 """A calendar date (YYYY-MM-DD) between the years 1900 and 2200."""
 
-Moment = Annotated[AwareDatetime, AfterValidator(_moment_in_range)]
+Moment = Annotated[
+    AwareDatetime,
+    _iso_text(_ISO_MOMENT, dt.datetime, "2026-11-04T18:00:00-05:00"),
+    AfterValidator(_moment_in_range),
+]
 """An ISO-8601 date-time WITH an offset (``2026-11-04T18:00:00-05:00``); naive ones are refused."""
 
 
@@ -132,8 +170,24 @@ def _wall_time(value: dt.time) -> dt.time:
     return value
 
 
-WallTime = Annotated[dt.time, AfterValidator(_wall_time)]
+# JSON Schema's "time" format is RFC 3339 full-time, which REQUIRES an offset; a wall-clock time
+# has none, so the OpenAPI document describes it with a pattern instead.
+_WALL_TIME_SCHEMA = {
+    "type": "string",
+    "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$",
+    "description": "Site-local wall-clock time without an offset, HH:MM or HH:MM:SS",
+}
+
+WallTime = Annotated[
+    dt.time,
+    _iso_text(_ISO_TIME, dt.time, "18:00"),
+    AfterValidator(_wall_time),
+    WithJsonSchema(_WALL_TIME_SCHEMA),
+]
 """A site-local wall-clock time (HH:MM[:SS]) without an offset."""
+
+ClockTime = Annotated[dt.time, WithJsonSchema(_WALL_TIME_SCHEMA)]
+"""The output twin of ``WallTime``: serialized as ``HH:MM:SS``, documented without an offset."""
 
 
 def choices(values: list[Any]) -> Any:
@@ -141,11 +195,46 @@ def choices(values: list[Any]) -> Any:
     return Literal[tuple(values)]  # type: ignore[valid-type]
 
 
+def _json_scalars(annotation: Any) -> set[Any]:
+    """The scalar types a field accepts: {bool}, {int}, {int, None} ...; ``object`` for others."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _json_scalars(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        return set().union(*(_json_scalars(arg) for arg in get_args(annotation)))
+    if annotation is type(None):
+        return {None}
+    if annotation in (bool, int):
+        return {annotation}
+    return {object}
+
+
 class In(Schema):
     """Base for request bodies: unknown fields are refused (no mass assignment), and so are NUL
-    characters, which PostgreSQL cannot store."""
+    characters, which PostgreSQL cannot store.
+
+    JSON types are taken at their word: a boolean field takes ``true``/``false`` only (not
+    ``0``, ``"no"``), an integer field a JSON number without a fraction only (not ``"5"`` or
+    ``true``), which pydantic's lax mode would otherwise convert silently. (``5.0`` is an integer
+    in JSON Schema's sense, so it passes here.)"""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_types(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None or info.field_name is None:
+            return value
+        kinds = _json_scalars(cls.model_fields[info.field_name].annotation) - {None}
+        if kinds == {bool} and not isinstance(value, bool):
+            raise ValueError("must be true or false")
+        if kinds == {int} and (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (isinstance(value, float) and not value.is_integer())
+        ):
+            raise ValueError("must be an integer")
+        return value
 
     @field_validator("*", mode="after")
     @classmethod

@@ -7,7 +7,7 @@ import datetime as dt
 from ninja import Schema
 from pydantic import Field
 
-from openiop.core.api_auth import Day, In, Ref, WallTime, choices
+from openiop.core.api_auth import ClockTime, Day, In, Ref, WallTime, choices
 from openiop.patients.models import Patient, UnavailableWindow
 
 Sex = choices(Patient.Sex.values)
@@ -91,7 +91,7 @@ class WindowOut(Schema):
     id: str
     weekday: int
     weekday_name: str
-    start_time: dt.time
-    end_time: dt.time
+    start_time: ClockTime
+    end_time: ClockTime
     kind: str
     note: str

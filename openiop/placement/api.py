@@ -39,7 +39,6 @@ from openiop.patients.models import Patient
 from openiop.placement import rules, selectors, services
 from openiop.placement.models import Assessment, Referral, Screening
 from openiop.placement.schemas import (
-    AdmitIn,
     AdmitOut,
     AssessmentIn,
     AssessmentOut,
@@ -48,6 +47,7 @@ from openiop.placement.schemas import (
     ProgramIn,
     RecommendationOut,
     ReferOutIn,
+    ReferralAdmitIn,
     ReferralDetailOut,
     ReferralIn,
     ReferralPage,
@@ -459,7 +459,7 @@ def _clash(window: Window) -> dict[str, Any]:
     description="Admits the waitlisted episode if there is one. A minor needs "
     "`guardian_signed_by`. `series` are group ids from the seat offers.",
 )
-def admit_referral(request: HttpRequest, referral_id: uuid.UUID, payload: AdmitIn) -> dict:
+def admit_referral(request: HttpRequest, referral_id: uuid.UUID, payload: ReferralAdmitIn) -> dict:
     user = request.user
     referral = _referral(request, referral_id, Perm.EPISODE_MANAGE)
     program = _program(user, payload.program)

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from ninja import Schema
 from pydantic import AfterValidator, Field, StrictBool, StrictInt, field_validator
 
-from openiop.core.api_auth import Day, In, Ref, choices
+from openiop.core.api_auth import ClockTime, Day, In, Ref, choices
 from openiop.enrollment.models import ReferralSource
 from openiop.enrollment.schemas import PatientRef
 from openiop.placement import rules
@@ -278,8 +278,8 @@ class ReferralDetailOut(ReferralOut):
 
 class ClashOut(Schema):
     weekday: int
-    start: dt.time
-    end: dt.time
+    start: ClockTime
+    end: ClockTime
     label: str
 
 
@@ -292,7 +292,7 @@ class SeatOfferOut(Schema):
     id: str = Field(description="The group (session series) id; send it in `series` to admit")
     title: str
     weekdays: list[int] = Field(description="0 = Monday ... 6 = Sunday")
-    start_time: dt.time
+    start_time: ClockTime
     duration_minutes: int
     next_session: NextSessionOut | None
     free_seats: int
@@ -311,7 +311,7 @@ class ProgramIn(In):
     program: uuid.UUID
 
 
-class AdmitIn(In):
+class ReferralAdmitIn(In):
     program: uuid.UUID
     admitted_on: Day
     consent_signed_by: str = Field(min_length=1, max_length=200)
@@ -356,7 +356,7 @@ class OpenGroupOut(Schema):
     id: str
     title: str
     weekdays: list[int]
-    start_time: dt.time
+    start_time: ClockTime
     duration_minutes: int
     next_session: NextSessionOut | None
     free_seats: int

@@ -10,15 +10,10 @@ from ninja import Schema
 from pydantic import Field, StrictInt
 
 from openiop.core.api_auth import In, Moment, Ref, choices
+from openiop.enrollment.schemas import PatientRef  # one component name in the OpenAPI
 from openiop.questionnaires.instruments import registry
 
 InstrumentKey = choices(list(registry.KEYS))
-
-
-class PatientRef(Schema):
-    id: str
-    name: str
-    mrn: str
 
 
 class AlertBrief(Schema):
