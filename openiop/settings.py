@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "openiop.core.middleware.NoStoreMiddleware",
     "openiop.core.middleware.AuditRefusalMiddleware",
     "axes.middleware.AxesMiddleware",
+    "openiop.core.middleware.DeclaredMethodsMiddleware",
 ]
 
 ROOT_URLCONF = "openiop.urls"

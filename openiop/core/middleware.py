@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 
 
 def audit_refusal(request: HttpRequest, exc: Exception) -> None:
@@ -193,3 +194,38 @@ class MfaRequiredMiddleware:
             response["HX-Redirect"] = url
             return response
         return redirect(url)
+
+
+class DeclaredMethodsMiddleware:
+    """Answer 405 to a method the access policy does not declare for a page (security.md T1).
+
+    ``openiop.core.url_policy.POLICY`` lists, per URL name, the methods each page serves; the
+    matrix test proves every declared method. Here the same table refuses the rest before the
+    view runs, so a read-only page never answers POST/PUT/PATCH/DELETE like a GET. HEAD follows
+    GET. API operations (django-ninja answers 405 per path) and the Django admin are left alone;
+    the API's schema pages are covered."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Any, view_args: Any, view_kwargs: Any
+    ) -> HttpResponse | None:
+        from openiop.core.url_policy import POLICY
+
+        match = request.resolver_match
+        name = match.view_name if match else ""
+        if not name or name.startswith("admin:"):
+            return None
+        if name.startswith("api-") and not name.endswith(("openapi-json", "openapi-view", "root")):
+            return None  # an API operation: the router answers 405 per path
+        declared = POLICY.get(name)
+        if declared is None:
+            return None
+        allowed = set(declared) | ({"HEAD"} if "GET" in declared else set())
+        if request.method in allowed:
+            return None
+        return HttpResponseNotAllowed(sorted(allowed))

@@ -30,12 +30,20 @@ def _staff(organization_id: int) -> Any:
     )
 
 
-class StaffChoiceField(forms.ModelChoiceField):
+class PublicIdChoiceField(forms.ModelChoiceField):
+    """A model choice whose option values are public ids (DESIGN §4: no integer ids in HTML)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("to_field_name", "public_id")
+        super().__init__(*args, **kwargs)
+
+
+class StaffChoiceField(PublicIdChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         return str(obj)
 
 
-class ProgramChoiceField(forms.ModelChoiceField):
+class ProgramChoiceField(PublicIdChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         ages = f"{obj.min_age}-{obj.max_age}" if obj.max_age is not None else f"{obj.min_age}+"
         return f"{obj.name} ({obj.site.name}, ages {ages})"

@@ -17,7 +17,9 @@ def episode_list(*, user: Any, program: Any = None, status: str = "") -> Episode
         qs = qs.filter(program=program)
     if status:
         qs = qs.filter(status=status)
-    return qs
+    from openiop.enrollment.caseload import scope_to_caseload
+
+    return scope_to_caseload(qs, user)
 
 
 def episode_get(*, user: Any, public_id: Any) -> Episode:

@@ -14,7 +14,7 @@ from django import forms
 
 from openiop.accounts.models import User
 from openiop.core.forms import ServiceErrorsMixin
-from openiop.enrollment.forms import SUBSTANCES, StaffChoiceField
+from openiop.enrollment.forms import SUBSTANCES, PublicIdChoiceField, StaffChoiceField
 from openiop.enrollment.models import ReferralSource
 from openiop.organizations.models import Program
 from openiop.patients.forms import DATE, TIME
@@ -120,7 +120,7 @@ class ReferralForm(ServiceErrorsMixin, forms.Form):
     reason = forms.CharField(label="Reason for referral", required=False, widget=TEXTAREA)
     urgency = forms.ChoiceField(choices=Urgency.choices, initial=Urgency.ROUTINE)
     received_on = forms.DateField(label="Received on", widget=DATE)
-    program_requested = forms.ModelChoiceField(
+    program_requested = PublicIdChoiceField(
         label="Requested program", queryset=Program.objects.none(), required=False
     )
 

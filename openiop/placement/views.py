@@ -453,7 +453,7 @@ def _admit_initial(
         "admitted_on": today,
     }
     if Role.COUNSELOR in roles_of(request.user):
-        initial["primary_counselor"] = request.user.pk
+        initial["primary_counselor"] = request.user
     if latest is not None:
         initial["mat"] = latest.mat_interest and latest.mat_eligible
         codes = [TEDS_FOR[s] for s in latest.substances if s in TEDS_FOR]

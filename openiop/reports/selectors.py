@@ -165,6 +165,13 @@ def dashboard_for(user: Any, now: dt.datetime) -> Dashboard:
             for r in rows
             if r.result.status in AT_RISK_STATUSES
         )
+    if is_caseload_scoped(user):  # program counts stay whole; names only from the caseload
+        seen = set(
+            visible_patients(user)
+            .filter(pk__in={r.patient.pk for r in at_risk})
+            .values_list("pk", flat=True)
+        )
+        at_risk = [r for r in at_risk if r.patient.pk in seen]
     at_risk.sort(key=lambda r: (r.patient.last_name, r.patient.first_name, r.program.name))
     return Dashboard(
         now=now, sessions=today, expected=expected, at_risk=at_risk, programs=summaries

@@ -11,6 +11,7 @@ from openiop.billing.models import Authorization
 from openiop.clinical.models import UtilizationReview
 from openiop.clinical.selectors.ur import check_period
 from openiop.core.forms import ServiceErrorsMixin
+from openiop.enrollment.forms import PublicIdChoiceField
 from openiop.patients.forms import DATE
 
 
@@ -30,7 +31,7 @@ class PeriodForm(forms.Form):
         return data
 
 
-class AuthorizationChoiceField(forms.ModelChoiceField):
+class AuthorizationChoiceField(PublicIdChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         number = f" #{obj.auth_number}" if obj.auth_number else ""
         return f"{obj.payer_name}{number} ({obj.start_on:%b %d} – {obj.end_on:%b %d, %Y})"

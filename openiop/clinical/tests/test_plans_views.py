@@ -156,7 +156,7 @@ def test_adding_edit_and_removing_each_part(client, counselor, draft, supervisor
     assert response.status_code == 400 and "before admission" in response.content.decode()
     response = client.post(
         url("plan-part-add", "intervention", objective.public_id),
-        {"modality": "individual", "frequency": "weekly", "responsible": supervisor.pk},
+        {"modality": "individual", "frequency": "weekly", "responsible": supervisor.public_id},
     )
     assert response.status_code == 302
     assert objective.interventions.filter(responsible=supervisor).exists()

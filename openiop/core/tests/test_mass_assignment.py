@@ -350,11 +350,6 @@ class _Options(HTMLParser):
             self.select = None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (issue 7 note): program, staff, prescriber and authorization choice "
-    "fields still use integer ids as option values (org-scoped, so a leak of ids, not access)",
-)
 def test_no_form_names_an_object_by_its_integer_primary_key(boss, mine):
     """DESIGN §4: integer primary keys never leave the database. Select options, checkboxes
     and hidden fields name objects by public id (a pk is sequential and guessable)."""

@@ -60,8 +60,8 @@ def test_intake_admits_patient_to_program(client, intake, patient, program, coun
     form = client.get(url).content.decode()
     assert "New episode for Dana Whitfield" in form and "Adult Evening IOP" in form
     response = client.post(url, {
-        "program": program.pk, "admitted_on": "2026-11-18", "referral_source": "court",
-        "primary_substance": "7", "mat": "on", "primary_counselor": counselor.pk,
+        "program": program.public_id, "admitted_on": "2026-11-18", "referral_source": "court",
+        "primary_substance": "7", "mat": "on", "primary_counselor": counselor.public_id,
     })  # fmt: skip
     episode = Episode.objects.get(patient=patient)
     assert response.status_code == 302
@@ -76,7 +76,7 @@ def test_intake_admits_patient_to_program(client, intake, patient, program, coun
 def test_blank_admission_date_puts_patient_on_waitlist(client, intake, patient, program):
     login(client, intake).post(
         reverse("enrollment:episode-create", args=[patient.public_id]),
-        {"program": program.pk, "referral_source": "self"},
+        {"program": program.public_id, "referral_source": "self"},
     )
     assert Episode.objects.get(patient=patient).status == S.WAITLISTED
 
@@ -84,7 +84,7 @@ def test_blank_admission_date_puts_patient_on_waitlist(client, intake, patient, 
 def test_program_for_wrong_age_shows_error_and_opens_nothing(client, intake, patient, teen_program):
     response = login(client, intake).post(
         reverse("enrollment:episode-create", args=[patient.public_id]),
-        {"program": teen_program.pk, "admitted_on": "2026-11-18", "referral_source": "self"},
+        {"program": teen_program.public_id, "admitted_on": "2026-11-18", "referral_source": "self"},
     )
     assert response.status_code == 200
     assert (
@@ -96,7 +96,7 @@ def test_program_for_wrong_age_shows_error_and_opens_nothing(client, intake, pat
 def test_billing_cannot_open_episode(client, billing, patient, program):
     response = login(client, billing).post(
         reverse("enrollment:episode-create", args=[patient.public_id]),
-        {"program": program.pk, "referral_source": "self"},
+        {"program": program.public_id, "referral_source": "self"},
     )
     assert response.status_code == 403
     assert not Episode.objects.exists()
@@ -274,7 +274,7 @@ def test_actions_require_login_and_post(client, counselor, episode, action):
 
 def test_transfer_steps_down_and_opens_linked_episode(client, counselor, episode, step_down):
     response = login(client, counselor).post(_url("transfer", episode), {
-        "transfer-to_program": step_down.pk, "transfer-effective_on": "2026-11-20",
+        "transfer-to_program": step_down.public_id, "transfer-effective_on": "2026-11-20",
         "transfer-reason": "stable, step down",
     })  # fmt: skip
     old = _fresh(episode)
@@ -290,7 +290,7 @@ def test_transfer_to_program_for_wrong_age_shows_error_and_changes_nothing(
     client, counselor, episode, teen_program
 ):
     response = login(client, counselor).post(_url("transfer", episode), {
-        "transfer-to_program": teen_program.pk, "transfer-effective_on": "2026-11-20",
+        "transfer-to_program": teen_program.public_id, "transfer-effective_on": "2026-11-20",
     })  # fmt: skip
     assert response.status_code == 200
     assert "does not accept a patient aged 38" in response.content.decode()

@@ -95,7 +95,7 @@ def test_counselor_cannot_start_a_medication(client, counselor, patient):
 
 def test_prescriber_starts_a_medication(client, prescriber, patient, episode):
     url = reverse("medications:medication-start", args=[patient.public_id])
-    response = login(client, prescriber).post(url, {**START, "prescriber": prescriber.pk})
+    response = login(client, prescriber).post(url, {**START, "prescriber": prescriber.public_id})
     assert response.status_code == 302
     med = Medication.objects.get()
     assert (med.is_mat, med.mat_kind, med.episode, med.prescriber) == (
@@ -110,7 +110,7 @@ def test_start_without_prescriber_shows_the_error_and_writes_nothing(client, pre
     response = client.post(url, {**START, "prescriber": ""})
     assert response.status_code == 400
     assert "name the outside prescriber or program" in response.content.decode()
-    response = client.post(url, {**START, "prescriber": prescriber.pk, "start_on": "2026-13-01"})
+    response = client.post(url, {**START, "prescriber": prescriber.public_id, "start_on": "2026-13-01"})
     assert response.status_code == 400
     assert "Enter a valid date" in response.content.decode()
     assert not Medication.objects.exists()

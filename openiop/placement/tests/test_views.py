@@ -273,7 +273,7 @@ def test_new_referral_form_saves_and_opens_the_referral(client, intake, program)
             "referrer_name": "Judge Amos",
             "urgency": "urgent",
             "received_on": "2026-11-15",
-            "program_requested": program.pk,
+            "program_requested": program.public_id,
         },
     )
     referral = Referral.objects.get()
