@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "openiop.medications",
     "openiop.billing",
     "openiop.consent",
+    "openiop.aftercare",
     "openiop.reports",
 ]
 
@@ -233,6 +234,18 @@ OPENIOP_BREAK_GLASS_MINUTES = envint("OPENIOP_BREAK_GLASS_MINUTES", 60)
 # Counselors see only their caseload (openiop/enrollment/caseload.py); 0 lets every counselor
 # see every patient of the organization.
 OPENIOP_CASELOAD_SCOPING = envbool("OPENIOP_CASELOAD_SCOPING", True)
+# Aftercare and outcomes (issue 9, docs/guide/aftercare.md): plan length, follow-up time points
+# (days after discharge), the window around each in which a contact counts for it, weeks without
+# engagement before a "gone quiet" alert, and the reduction in days of use that counts as success.
+OPENIOP_AFTERCARE_MONTHS = envint("OPENIOP_AFTERCARE_MONTHS", 10)
+OPENIOP_FOLLOW_UP_DAYS = tuple(
+    int(d) for d in envstr("OPENIOP_FOLLOW_UP_DAYS", "30,90,180,365").split(",") if d.strip()
+)
+OPENIOP_FOLLOW_UP_WINDOW_BEFORE = envint("OPENIOP_FOLLOW_UP_WINDOW_BEFORE", 14)
+OPENIOP_FOLLOW_UP_GRACE_AFTER = envint("OPENIOP_FOLLOW_UP_GRACE_AFTER", 30)
+OPENIOP_OUTCOME_FOLLOW_UP_DAYS = envint("OPENIOP_OUTCOME_FOLLOW_UP_DAYS", 180)
+OPENIOP_GONE_QUIET_WEEKS = envint("OPENIOP_GONE_QUIET_WEEKS", 3)
+OPENIOP_REDUCTION_THRESHOLD_PERCENT = envint("OPENIOP_REDUCTION_THRESHOLD_PERCENT", 95)
 OPENIOP_AUDIT_REPORT_PAGE_SIZE = envint("OPENIOP_AUDIT_REPORT_PAGE_SIZE", 50)
 OPENIOP_AUDIT_REPORT_MAX_PAGE = envint("OPENIOP_AUDIT_REPORT_MAX_PAGE", 200)
 OPENIOP_AUDIT_EXPORT_MAX_ROWS = envint("OPENIOP_AUDIT_EXPORT_MAX_ROWS", 100_000)

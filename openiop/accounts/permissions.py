@@ -55,6 +55,10 @@ class Perm(StrEnum):
     BILLING_VIEW = "billing.view"  # payers, coverage, charges, claims (no note bodies)
     BILLING_MANAGE = "billing.manage"  # payer rules, coverage, build / submit / correct claims
     COST_ESTIMATE = "cost_estimate.make"  # patient cost estimates and Good Faith Estimates
+    AFTERCARE_VIEW = "aftercare.view"  # aftercare plans, engagement, follow-up contacts
+    AFTERCARE_MANAGE = "aftercare.manage"  # write plans, log engagement, record follow-ups
+    OUTCOME_REPORT = "outcome_report.view"  # program outcome report (aggregates)
+    TEDS_EXPORT = "teds.export"  # state TEDS discharge file
 
 
 ALL_STAFF = frozenset(Role)
@@ -107,6 +111,14 @@ ROLE_PERMISSIONS: dict[Perm, frozenset[Role]] = {
     Perm.BILLING_VIEW: frozenset({_R.BILLING, _R.PROGRAM_DIRECTOR, _R.AUDITOR, _R.ADMIN}),
     Perm.BILLING_MANAGE: frozenset({_R.BILLING, _R.ADMIN}),
     Perm.COST_ESTIMATE: frozenset({_R.INTAKE, _R.BILLING, _R.PROGRAM_DIRECTOR, _R.ADMIN}),
+    Perm.AFTERCARE_VIEW: frozenset(
+        {_R.INTAKE, _R.COUNSELOR, _R.PRESCRIBER, _R.PROGRAM_DIRECTOR, _R.AUDITOR, _R.ADMIN}
+    ),
+    Perm.AFTERCARE_MANAGE: frozenset(
+        {_R.INTAKE, _R.COUNSELOR, _R.PRESCRIBER, _R.PROGRAM_DIRECTOR, _R.ADMIN}
+    ),
+    Perm.OUTCOME_REPORT: frozenset({_R.PROGRAM_DIRECTOR, _R.AUDITOR, _R.ADMIN}),
+    Perm.TEDS_EXPORT: frozenset({_R.PROGRAM_DIRECTOR, _R.ADMIN}),
 }
 
 

@@ -103,6 +103,14 @@ class Episode(TenantModel):
         choices=TedsSubstance.choices, null=True, blank=True
     )
     mat = models.BooleanField("medication for addiction treatment", default=False)
+    # Days of use of any substance in the 30 days before admission (the baseline the 95%
+    # reduction is measured against, TEDS FREQ1) and in the 30 days before discharge (FREQ1_D).
+    baseline_days_used_30 = models.PositiveSmallIntegerField(
+        "days of use in the 30 days before admission", null=True, blank=True
+    )
+    discharge_days_used_30 = models.PositiveSmallIntegerField(
+        "days of use in the 30 days before discharge", null=True, blank=True
+    )
     discharge_reason = models.PositiveSmallIntegerField(
         choices=TedsDischargeReason.choices, null=True, blank=True
     )
@@ -129,6 +137,11 @@ class Episode(TenantModel):
                 | Q(admitted_on__isnull=True)
                 | Q(discharged_on__gte=F("admitted_on")),
                 name="episode_discharge_not_before_admission",
+            ),
+            models.CheckConstraint(
+                condition=(Q(baseline_days_used_30__isnull=True) | Q(baseline_days_used_30__lte=30))
+                & (Q(discharge_days_used_30__isnull=True) | Q(discharge_days_used_30__lte=30)),
+                name="episode_days_used_at_most_30",
             ),
             models.CheckConstraint(
                 condition=~Q(status="discharged") | Q(discharge_reason__isnull=False),
