@@ -75,6 +75,8 @@ def episode_out(episode: Episode) -> dict[str, Any]:
         "primary_substance": episode.primary_substance,
         "secondary_substance": episode.secondary_substance,
         "mat": episode.mat,
+        "baseline_days_used_30": episode.baseline_days_used_30,
+        "discharge_days_used_30": episode.discharge_days_used_30,
         "primary_counselor": ref(episode.primary_counselor),
         "transferred_from": (
             str(episode.transferred_from.public_id) if episode.transferred_from_id else None
@@ -163,6 +165,7 @@ def create_episode(request: HttpRequest, payload: EpisodeIn) -> Status[dict[str,
         secondary_substance=payload.secondary_substance,
         mat=payload.mat,
         primary_counselor=counselor,
+        baseline_days_used_30=payload.baseline_days_used_30,
         request=request,
     )
     return Status(201, episode_detail(_reload(episode)))
@@ -250,6 +253,7 @@ def discharge_episode(request: HttpRequest, episode_id: uuid.UUID, payload: Disc
         discharged_on=payload.discharged_on,
         reason=payload.reason,
         note=payload.note,
+        days_used_30=payload.days_used_30,
         request=request,
         expected_version=payload.version,
     )

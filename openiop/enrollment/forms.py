@@ -52,6 +52,13 @@ class ProgramChoiceField(PublicIdChoiceField):
 SUBSTANCES = [("", "—"), *TedsSubstance.choices]
 
 
+def DAYS_USED_30(label: str, help_text: str) -> forms.IntegerField:  # noqa: N802
+    return forms.IntegerField(
+        label=label, help_text=help_text, required=False, min_value=0, max_value=30,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "size": 3}),
+    )  # fmt: skip
+
+
 class EpisodeCreateForm(ServiceErrorsMixin, forms.Form):
     program = ProgramChoiceField(queryset=Program.objects.none())
     admitted_on = forms.DateField(
@@ -71,6 +78,10 @@ class EpisodeCreateForm(ServiceErrorsMixin, forms.Form):
     mat = forms.BooleanField(label="Medication for addiction treatment (MAT)", required=False)
     primary_counselor = StaffChoiceField(
         label="Counselor", queryset=User.objects.none(), required=False
+    )
+    baseline_days_used_30 = DAYS_USED_30(
+        "Days of use in the 30 days before admission",
+        "Any substance; the baseline for the 6-month outcome (TEDS FREQ1). Blank if not asked.",
     )
 
     def __init__(self, *args: Any, organization_id: int, **kwargs: Any) -> None:
@@ -114,6 +125,9 @@ class DischargeForm(ServiceErrorsMixin, forms.Form):
         label="Reason (TEDS)", choices=[("", "—"), *TedsDischargeReason.choices], coerce=int
     )
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    days_used_30 = DAYS_USED_30(
+        "Days of use in the last 30 days", "Any substance (TEDS FREQ1_D). Blank if not asked."
+    )
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     service_field_map = {"version": "__all__"}

@@ -44,6 +44,12 @@ class EpisodeOut(Schema):
     primary_substance: int | None = Field(description="TEDS substance code 1-19")
     secondary_substance: int | None
     mat: bool
+    baseline_days_used_30: int | None = Field(
+        description="Days of use in the 30 days before admission"
+    )
+    discharge_days_used_30: int | None = Field(
+        description="Days of use in the 30 days before discharge"
+    )
     primary_counselor: Ref | None
     transferred_from: str | None
     version: int = Field(description="Send back as `version` on discharge to detect races")
@@ -73,6 +79,12 @@ class EpisodeIn(In):
     secondary_substance: int | None = Field(None, ge=1, le=19)
     mat: bool = False
     primary_counselor: uuid.UUID | None = None
+    baseline_days_used_30: int | None = Field(
+        None,
+        ge=0,
+        le=30,
+        description="Days of use of any substance in the 30 days before admission",
+    )
 
 
 class AdmitIn(In):
@@ -99,6 +111,9 @@ class DischargeIn(In):
     discharged_on: Day
     reason: int = Field(ge=1, le=7, description="TEDS-D reason: 1 completed ... 7 other")
     note: str = Field("", max_length=5000)
+    days_used_30: int | None = Field(
+        None, ge=0, le=30, description="Days of use of any substance in the last 30 days"
+    )
     version: int | None = Field(
         None, ge=1, le=2**31 - 1, description="The version you read, to catch races"
     )

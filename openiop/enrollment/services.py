@@ -111,6 +111,12 @@ def _change(
     return episode
 
 
+def _days_30(days: int | None, field: str) -> int | None:
+    if days is not None and not 0 <= days <= 30:
+        raise ValidationError({field: "Days of use in 30 days must be between 0 and 30."})
+    return days
+
+
 def _check_program_fits(patient: Patient, program: Program, on: dt.date) -> None:
     if program.organization_id != patient.organization_id:
         raise ValidationError({"program": "Unknown program."})
@@ -151,9 +157,13 @@ def episode_create(
     secondary_substance: int | None = None,
     mat: bool = False,
     primary_counselor: Any = None,
+    baseline_days_used_30: int | None = None,
     request: HttpRequest | None = None,
 ) -> Episode:
-    """Open an episode: waitlisted when ``admitted_on`` is None, otherwise admitted that day."""
+    """Open an episode: waitlisted when ``admitted_on`` is None, otherwise admitted that day.
+
+    ``baseline_days_used_30``: days of use of any substance in the 30 days before admission, the
+    baseline of the 95% reduction outcome (issue 9) and TEDS FREQ1."""
     today = program.site.today()
     _check_program_fits(patient, program, admitted_on or today)
     if (
@@ -172,6 +182,7 @@ def episode_create(
         secondary_substance=secondary_substance,
         mat=mat,
         primary_counselor=primary_counselor,
+        baseline_days_used_30=_days_30(baseline_days_used_30, "baseline_days_used_30"),
         created_by=_user(actor),
     )
     episode.full_clean(
@@ -298,10 +309,13 @@ def episode_discharge(
     discharged_on: dt.date,
     reason: int,
     note: str = "",
+    days_used_30: int | None = None,
     request: HttpRequest | None = None,
     expected_version: int | None = None,
 ) -> Episode:
-    """Close the episode with a TEDS reason and release the patient's future session bookings."""
+    """Close the episode with a TEDS reason and release the patient's future session bookings.
+
+    ``days_used_30``: days of use in the 30 days before discharge (TEDS FREQ1_D), if asked."""
     if reason not in TedsDischargeReason.values:
         raise ValidationError({"reason": "Choose a discharge reason (TEDS codes 1-7)."})
     if episode.admitted_on and discharged_on < episode.admitted_on:
@@ -311,6 +325,8 @@ def episode_discharge(
     episode.discharged_on = discharged_on
     episode.discharge_reason = reason
     episode.discharge_note = note
+    if days_used_30 is not None:
+        episode.discharge_days_used_30 = _days_30(days_used_30, "days_used_30")
     _change(
         actor=actor,
         episode=episode,

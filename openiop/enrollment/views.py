@@ -221,6 +221,7 @@ def episode_discharge(request: HttpRequest, public_id: Any) -> HttpResponse:
         return services.episode_discharge(
             actor=request.user, episode=episode, request=request,
             discharged_on=data["discharged_on"], reason=data["reason"], note=data["note"],
+            days_used_30=data.get("days_used_30"),
             expected_version=data["version"],
         )  # fmt: skip
 

@@ -14,7 +14,12 @@ from django import forms
 
 from openiop.accounts.models import User
 from openiop.core.forms import ServiceErrorsMixin
-from openiop.enrollment.forms import SUBSTANCES, PublicIdChoiceField, StaffChoiceField
+from openiop.enrollment.forms import (
+    DAYS_USED_30,
+    SUBSTANCES,
+    PublicIdChoiceField,
+    StaffChoiceField,
+)
 from openiop.enrollment.models import ReferralSource
 from openiop.organizations.models import Program
 from openiop.patients.forms import DATE, TIME
@@ -342,6 +347,10 @@ class AdmitForm(ServiceErrorsMixin, forms.Form):
         required=False,
     )  # fmt: skip
     mat = forms.BooleanField(label="Medication for addiction treatment (MAT)", required=False)
+    baseline_days_used_30 = DAYS_USED_30(
+        "Days of use in the 30 days before admission",
+        "Any substance; the baseline for the 6-month outcome (TEDS FREQ1). Blank if not asked.",
+    )
     series = forms.MultipleChoiceField(
         label="Groups to book", choices=[], required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -414,6 +423,7 @@ class AdmitForm(ServiceErrorsMixin, forms.Form):
             "primary_counselor": data["primary_counselor"],
             "primary_substance": data["primary_substance"],
             "mat": data["mat"],
+            "baseline_days_used_30": data["baseline_days_used_30"],
             "series": [self.bookable[k] for k in data["series"] if k in self.bookable],
         }
 

@@ -462,6 +462,7 @@ def referral_admit(
     primary_counselor: Any = None,
     primary_substance: int | None = None,
     mat: bool = False,
+    baseline_days_used_30: int | None = None,
     request: HttpRequest | None = None,
 ) -> Episode:
     """Admit: create (or admit the waitlisted) Episode, record the consent to treat, and book the
@@ -496,6 +497,12 @@ def referral_admit(
         if primary_substance is not None:
             episode.primary_substance = primary_substance
         episode.mat = mat
+        if baseline_days_used_30 is not None:
+            if not 0 <= baseline_days_used_30 <= 30:
+                raise ValidationError(
+                    {"baseline_days_used_30": "Days of use in 30 days must be between 0 and 30."}
+                )
+            episode.baseline_days_used_30 = baseline_days_used_30
         episode_admit(actor=actor, episode=episode, admitted_on=admitted_on, request=request)
     elif referral.episode is not None:
         raise ValidationError({"referral": "This referral already has an episode."})
@@ -510,6 +517,7 @@ def referral_admit(
             primary_substance=primary_substance,
             mat=mat,
             primary_counselor=primary_counselor,
+            baseline_days_used_30=baseline_days_used_30,
             request=request,
         )
     ConsentToTreat.objects.create(

@@ -262,10 +262,11 @@ def test_transfer_to_the_same_or_a_foreign_program_is_refused(counselor, outside
 def test_discharge_with_teds_reason(counselor, episode):
     response = post(api_client(counselor), f"/api/v1/episodes/{episode.public_id}/discharge",
                     {"discharged_on": "2026-11-04", "reason": 1, "note": "completed",
-                     "version": episode.version})  # fmt: skip
+                     "version": episode.version, "days_used_30": 2})  # fmt: skip
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "discharged"
+    assert body["discharge_days_used_30"] == 2
     assert body["discharge_reason"] == 1
     assert body["discharged_on"] == "2026-11-04"
     assert AuditEvent.objects.filter(action="openiop.enrollment.episode.discharge").exists()
@@ -281,6 +282,7 @@ def test_discharge_with_teds_reason(counselor, episode):
         ({"discharged_on": "2026-12-25", "reason": 1}, "discharged_on", 400),
         ({"discharged_on": "2026-11-04", "reason": 1, "version": 1}, "version", 400),
         ({"discharged_on": "2026-11-04", "reason": 1, "status": "active"}, "status", 422),
+        ({"discharged_on": "2026-11-04", "reason": 1, "days_used_30": 31}, "days_used_30", 422),
     ],
 )
 def test_bad_discharge_names_the_field_and_changes_nothing(counselor, episode, body, field, status):

@@ -62,8 +62,10 @@ def test_intake_admits_patient_to_program(client, intake, patient, program, coun
     response = client.post(url, {
         "program": program.public_id, "admitted_on": "2026-11-18", "referral_source": "court",
         "primary_substance": "7", "mat": "on", "primary_counselor": counselor.public_id,
+        "baseline_days_used_30": "22",
     })  # fmt: skip
     episode = Episode.objects.get(patient=patient)
+    assert episode.baseline_days_used_30 == 22
     assert response.status_code == 302
     assert response["Location"] == _url("detail", episode)
     assert episode.status == S.ADMITTED and episode.admitted_on == dt.date(2026, 11, 18)
@@ -218,11 +220,57 @@ def test_counselor_discharges_patient(client, counselor, episode):
     response = login(client, counselor).post(_url("discharge", episode), {
         "discharge-discharged_on": "2026-11-20", "discharge-reason": "1",
         "discharge-note": "completed all goals", "discharge-version": episode.version,
+        "discharge-days_used_30": "0",
     })  # fmt: skip
     assert response.status_code == 302
     done = _fresh(episode)
     assert done.status == S.DISCHARGED and done.discharge_reason == 1
     assert done.discharged_on == dt.date(2026, 11, 20)
+    assert done.discharge_days_used_30 == 0
+    page = login(client, counselor).get(_url("detail", done)).content.decode()
+    assert "Days of use, last 30 days at discharge" in page
+
+
+DAYS_ERRORS = {
+    "31": "Ensure this value is less than or equal to 30.",
+    "-1": "Ensure this value is greater than or equal to 0.",
+    "many": "Enter a whole number.",
+}
+
+
+@pytest.mark.parametrize("days", sorted(DAYS_ERRORS))
+def test_baseline_days_outside_0_to_30_is_refused(client, intake, patient, program, days):
+    response = login(client, intake).post(
+        reverse("enrollment:episode-create", args=[patient.public_id]),
+        {"program": program.public_id, "referral_source": "self", "baseline_days_used_30": days},
+    )
+    assert response.status_code == 200
+    assert DAYS_ERRORS[days] in response.content.decode()
+    assert not Episode.objects.filter(patient=patient).exists()
+
+
+@pytest.mark.parametrize("days", sorted(DAYS_ERRORS))
+def test_discharge_days_outside_0_to_30_is_refused_and_changes_nothing(
+    client, counselor, episode, days
+):
+    response = login(client, counselor).post(_url("discharge", episode), {
+        "discharge-discharged_on": "2026-11-20", "discharge-reason": "1",
+        "discharge-version": episode.version, "discharge-days_used_30": days,
+    })  # fmt: skip
+    assert response.status_code == 200
+    assert DAYS_ERRORS[days] in response.content.decode()
+    unchanged = _fresh(episode)
+    assert unchanged.status != S.DISCHARGED and unchanged.discharge_days_used_30 is None
+
+
+def test_service_refuses_days_of_use_above_30(patient, program):
+    from django.core.exceptions import ValidationError
+
+    from openiop.enrollment.services import episode_create
+
+    with pytest.raises(ValidationError, match="between 0 and 30"):
+        episode_create(actor=None, patient=patient, program=program, baseline_days_used_30=31)
+    assert not Episode.objects.filter(patient=patient).exists()
 
 
 def test_discharge_before_admission_shows_error_and_changes_nothing(client, counselor, episode):
