@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.http import HttpRequest
@@ -16,4 +17,14 @@ def nav(request: HttpRequest) -> dict[str, Any]:
         "nav_organization": getattr(user, "organization", None),
         "can": {perm.name.lower(): user_has_perm(user, perm) for perm in Perm},
         "nav_caseload_scoped": is_caseload_scoped(user),
+        # The organization's main time zone for timestamps (`|timezone:org_tz`). A callable: the
+        # template engine calls it (one query) only when a template uses it.
+        "org_tz": functools.cache(lambda: _org_tz(user)),
     }
+
+
+def _org_tz(user: Any) -> Any:
+    import zoneinfo
+
+    org = getattr(user, "organization", None)
+    return org.tz() if org is not None else zoneinfo.ZoneInfo("UTC")

@@ -28,6 +28,11 @@ class Organization(BaseModel):
     def __str__(self) -> str:
         return self.name
 
+    def tz(self) -> zoneinfo.ZoneInfo:
+        """The organization's main time zone: its first site's (UTC without a site)."""
+        site = self.sites.order_by("id").first()
+        return site.tz if site is not None else zoneinfo.ZoneInfo("UTC")
+
     def today(self) -> dt.date:
         """Today where the organization's first site is (its main time zone)."""
         site = self.sites.order_by("id").first()

@@ -377,3 +377,16 @@ def test_claim_list_loads_in_fixed_queries(
     with django_assert_max_num_queries(14):
         response = client.get(reverse("billing:claim-list"))
     assert response.content.decode().count('">IOP0000') == 5
+
+
+def test_export_times_read_in_the_clinics_time_zone(client, billing, batch):
+    """Stored in UTC; a biller in New York reads New York time, with its zone named."""
+    ExportBatch.objects.filter(pk=batch.pk).update(
+        created_at=dt.datetime(2026, 11, 27, 2, 30, tzinfo=dt.UTC)
+    )
+    login(client, billing)
+    for url in (reverse("billing:export-list"),
+                reverse("billing:export-detail", args=[batch.public_id])):  # fmt: skip
+        page = client.get(url).content.decode()
+        assert "Nov 26, 2026 21:30 EST" in page, url
+        assert "Nov 27, 2026 02:30" not in page, url
