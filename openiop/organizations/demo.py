@@ -1650,6 +1650,14 @@ def _add_clinical_record(org: Organization, plan: DemoPlan, staff: dict[str, Use
         organization=org, episodes=episodes, staff=staff, rng=random.Random(plan.seed * 43 + 7),
         today=plan.today,
     )  # fmt: skip
+    # Last: aftercare plans and follow-ups for every discharge, and an alumni cohort discharged
+    # 7-16 months ago whose 6-month outcomes the outcome report shows (no other seeder sees it).
+    from openiop.aftercare.demo import seed_aftercare
+
+    seed_aftercare(
+        organization=org, episodes=episodes, staff=staff,
+        rng=random.Random(plan.seed * 47 + 13), today=plan.today,
+    )  # fmt: skip
 
 
 def _weeks(plan: DemoPlan) -> int:
