@@ -22,5 +22,6 @@ urlpatterns = [
     path("billing/", include("openiop.billing.urls")),
     path("consent/", include("openiop.consent.urls")),
     path("audit/", include("openiop.core.urls")),
+    path("aftercare/", include("openiop.aftercare.urls")),
     path("", include("openiop.reports.urls")),
 ]
