@@ -22,6 +22,7 @@ from openiop.reports.selectors import dashboard_for
 
 
 def _work_panels(request: HttpRequest) -> dict[str, Any]:
+    from openiop.aftercare.selectors import follow_ups_panel_context, gone_quiet_panel_context
     from openiop.billing.selectors import authorization_alerts_context
     from openiop.clinical.selectors import cosign_queue
     from openiop.clinical.selectors.discharge import discharge_due_context
@@ -43,6 +44,8 @@ def _work_panels(request: HttpRequest) -> dict[str, Any]:
         **authorization_alerts_context(user, today, request=request),
         **discharge_due_context(user, today, request=request),
         **break_glass_panel_context(user, request=request),
+        **follow_ups_panel_context(user, today, request=request),
+        **gone_quiet_panel_context(user, today, request=request),
     }
 
 
