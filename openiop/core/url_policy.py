@@ -74,6 +74,8 @@ POLICY: dict[str, dict[str, Rule]] = {
     "admin:*": _form(SUPERUSER),  # every other admin page (the model admins, index, logout ...)
     # --- dashboard (reports) ---------------------------------------------------------------------
     "reports:dashboard": _read((P.SESSION_VIEW, P.COMPLIANCE_VIEW)),
+    "reports:outcomes": _read(P.OUTCOME_REPORT),
+    "reports:teds-export": _read(P.TEDS_EXPORT),
     # --- patients --------------------------------------------------------------------------------
     "patients:patient-list": _read(P.PATIENT_VIEW),
     "patients:patient-create": _form(P.PATIENT_EDIT),
@@ -288,6 +290,18 @@ POLICY: dict[str, dict[str, Rule]] = {
     "api-v1:sign_note": _write(P.NOTE_WRITE),
     "api-v1:amend_note": _write(P.NOTE_WRITE),
     "api-v1:cosign_note": _write(P.NOTE_COSIGN),
+    # --- aftercare -------------------------------------------------------------------------------
+    "aftercare:follow-up-list": _read(P.AFTERCARE_VIEW),
+    "aftercare:gone-quiet": _read(P.AFTERCARE_VIEW),
+    "aftercare:plan-create": _form(P.AFTERCARE_MANAGE),
+    "aftercare:plan-detail": _read(P.AFTERCARE_VIEW),
+    "aftercare:plan-edit": _form(P.AFTERCARE_MANAGE),
+    "aftercare:component-add": _write(P.AFTERCARE_MANAGE),
+    "aftercare:engagement-log": _write(P.AFTERCARE_MANAGE),
+    "aftercare:component-end": _write(P.AFTERCARE_MANAGE),
+    "aftercare:follow-up-attempt": _form(P.AFTERCARE_MANAGE),
+    "aftercare:follow-up-contact": _form(P.AFTERCARE_MANAGE),
+    "aftercare:follow-up-close": _form(P.AFTERCARE_MANAGE),
 }
 
 

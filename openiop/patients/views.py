@@ -166,7 +166,10 @@ def _chart_context(request: HttpRequest, patient: Patient) -> dict[str, Any]:
 def _render_chart(
     request: HttpRequest, patient: Patient, status: int = 200, **forms: Any
 ) -> HttpResponse:
+    from openiop.aftercare.selectors import plans_for_patient_context
+
     context = _chart_context(request, patient)
+    context.update(plans_for_patient_context(request.user, patient, request=request))
     context.update(forms)
     audit_log(
         actor=request.user, action="openiop.patients.patient.read", category=CAT,

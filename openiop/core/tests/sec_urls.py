@@ -17,6 +17,15 @@ from openiop.core.tests.sec_world import World
 
 # url name -> {path parameter: world object name, or ("=", literal)}
 OBJECT_URLS: dict[str, dict[str, Any]] = {
+    "aftercare:plan-create": {"episode_id": "episode2"},
+    "aftercare:plan-detail": {"public_id": "aftercare_plan"},
+    "aftercare:plan-edit": {"public_id": "aftercare_plan"},
+    "aftercare:component-add": {"public_id": "aftercare_plan"},
+    "aftercare:engagement-log": {"public_id": "aftercare_plan"},
+    "aftercare:component-end": {"public_id": "aftercare_component"},
+    "aftercare:follow-up-attempt": {"public_id": "follow_up"},
+    "aftercare:follow-up-contact": {"public_id": "follow_up"},
+    "aftercare:follow-up-close": {"public_id": "follow_up"},
     "patients:patient-detail": {"public_id": "patient"},
     "patients:patient-edit": {"public_id": "patient"},
     "patients:guardian-create": {"public_id": "patient"},

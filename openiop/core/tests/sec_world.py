@@ -26,6 +26,7 @@ from django.contrib.auth.models import Group
 
 from openiop.accounts.models import User
 from openiop.accounts.permissions import Role
+from openiop.aftercare import services as aftercare_svc
 from openiop.attendance.services import AttendanceEntry, attendance_record
 from openiop.billing.services import authorization_create
 from openiop.clinical.models import Note
@@ -562,6 +563,22 @@ def _discharge(w: World, text: Text) -> None:
             "aftercare_plan": text("DcAftercare"), "referrals": text("DcReferrals"),
             "risk_at_discharge": text("DcRisk"), "recommendations": text("DcRecommendations"),
         },
+    )  # fmt: skip
+    o["aftercare_plan"] = aftercare_svc.aftercare_plan_create(
+        actor=staff, episode=o["episode2"], notes=text("AftercareNotes")
+    )
+    o["aftercare_component"] = aftercare_svc.component_add(
+        actor=staff, plan=o["aftercare_plan"], kind="mutual_help",
+        provider=text("AftercareProvider", 200), schedule=text("AftercareSchedule", 200),
+    )  # fmt: skip
+    aftercare_svc.engagement_log(
+        actor=staff, component=o["aftercare_component"], occurred_on=dt.date(2026, 11, 19),
+        note=text("EngagementNote", 300),
+    )  # fmt: skip
+    o["follow_up"] = o["aftercare_plan"].follow_ups.get(offset_days=30)
+    aftercare_svc.follow_up_attempt_record(
+        actor=staff, follow_up=o["follow_up"], result="no_answer",
+        attempted_at=dt.datetime(2026, 11, 19, 14, 0, tzinfo=dt.UTC), note=text("AttemptNote", 300),
     )  # fmt: skip
 
 

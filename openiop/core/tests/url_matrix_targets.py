@@ -136,6 +136,16 @@ KWARGS: dict[str, Builder] = {
     "clinical:ur-outcome": _by("public_id", "ur_review"),
     # discharge summaries (the second patient's ended episode)
     "clinical:discharge-start": _by("episode_id", "ended_episode"),
+    # aftercare (the second patient's ended episode)
+    "aftercare:plan-create": _by("episode_id", "ended_episode"),
+    "aftercare:plan-detail": _by("public_id", "aftercare_plan"),
+    "aftercare:plan-edit": _by("public_id", "aftercare_plan"),
+    "aftercare:component-add": _by("public_id", "aftercare_plan"),
+    "aftercare:engagement-log": _by("public_id", "aftercare_plan"),
+    "aftercare:component-end": _by("public_id", "aftercare_component"),
+    "aftercare:follow-up-attempt": _by("public_id", "follow_up"),
+    "aftercare:follow-up-contact": _by("public_id", "follow_up"),
+    "aftercare:follow-up-close": _by("public_id", "follow_up"),
     "clinical:discharge-detail": _by("public_id", "discharge_summary"),
     "clinical:discharge-edit": _by("public_id", "discharge_summary"),
     "clinical:discharge-sign": _by("public_id", "discharge_summary"),

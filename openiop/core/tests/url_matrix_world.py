@@ -16,6 +16,7 @@ from conftest import NY, make_user
 from openiop.accounts.models import User
 from openiop.accounts.permissions import Role
 from openiop.accounts.tokens import token_create
+from openiop.aftercare.services import aftercare_plan_create, component_add
 from openiop.attendance.services import AttendanceEntry, attendance_record
 from openiop.billing.services import authorization_create
 from openiop.clinical.models import Note
@@ -186,6 +187,11 @@ def build_world(*, org: Any, site: Any, room: Any, program: Any, patient: Any, e
     )
     o["former_patient"], o["ended_episode"] = former, ended
     o["discharge_summary"] = discharge_summary_start(actor=counselor, episode=ended)
+    o["aftercare_plan"] = aftercare_plan_create(actor=counselor, episode=ended)
+    o["aftercare_component"] = component_add(
+        actor=counselor, plan=o["aftercare_plan"], kind="mutual_help"
+    )
+    o["follow_up"] = o["aftercare_plan"].follow_ups.get(offset_days=30)
 
     # Intake: a new person's referral, still open.
     o["referral"] = referral_create(

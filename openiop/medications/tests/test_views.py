@@ -110,7 +110,9 @@ def test_start_without_prescriber_shows_the_error_and_writes_nothing(client, pre
     response = client.post(url, {**START, "prescriber": ""})
     assert response.status_code == 400
     assert "name the outside prescriber or program" in response.content.decode()
-    response = client.post(url, {**START, "prescriber": prescriber.public_id, "start_on": "2026-13-01"})
+    response = client.post(
+        url, {**START, "prescriber": prescriber.public_id, "start_on": "2026-13-01"}
+    )
     assert response.status_code == 400
     assert "Enter a valid date" in response.content.decode()
     assert not Medication.objects.exists()
