@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "openiop.billing",
     "openiop.consent",
     "openiop.aftercare",
+    "openiop.portal",
     "openiop.reports",
 ]
 
@@ -59,6 +60,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "openiop.core.middleware.SessionTimeoutMiddleware",
     "openiop.core.middleware.MfaRequiredMiddleware",
+    "openiop.portal.middleware.PortalIsolationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -246,6 +248,16 @@ OPENIOP_FOLLOW_UP_GRACE_AFTER = envint("OPENIOP_FOLLOW_UP_GRACE_AFTER", 30)
 OPENIOP_OUTCOME_FOLLOW_UP_DAYS = envint("OPENIOP_OUTCOME_FOLLOW_UP_DAYS", 180)
 OPENIOP_GONE_QUIET_WEEKS = envint("OPENIOP_GONE_QUIET_WEEKS", 3)
 OPENIOP_REDUCTION_THRESHOLD_PERCENT = envint("OPENIOP_REDUCTION_THRESHOLD_PERCENT", 95)
+# Patient portal (issue 10, docs/guide/portal.md): how long an invitation link works, what a
+# guardian's account shows by default (schedule, questionnaires, plan, consents), and the video
+# room provider for virtual sessions ("jitsi": https://meet.jit.si/<unguessable name>, or a
+# clinic's own service at OPENIOP_VIDEO_BASE_URL).
+OPENIOP_PORTAL_INVITATION_DAYS = envint("OPENIOP_PORTAL_INVITATION_DAYS", 7)
+OPENIOP_PORTAL_GUARDIAN_SEES = tuple(
+    s.strip() for s in envstr("OPENIOP_PORTAL_GUARDIAN_SEES", "schedule").split(",") if s.strip()
+)
+OPENIOP_VIDEO_PROVIDER = envstr("OPENIOP_VIDEO_PROVIDER", "jitsi")
+OPENIOP_VIDEO_BASE_URL = envstr("OPENIOP_VIDEO_BASE_URL", "https://meet.jit.si/")
 OPENIOP_AUDIT_REPORT_PAGE_SIZE = envint("OPENIOP_AUDIT_REPORT_PAGE_SIZE", 50)
 OPENIOP_AUDIT_REPORT_MAX_PAGE = envint("OPENIOP_AUDIT_REPORT_MAX_PAGE", 200)
 OPENIOP_AUDIT_EXPORT_MAX_ROWS = envint("OPENIOP_AUDIT_EXPORT_MAX_ROWS", 100_000)

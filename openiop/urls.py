@@ -23,5 +23,7 @@ urlpatterns = [
     path("consent/", include("openiop.consent.urls")),
     path("audit/", include("openiop.core.urls")),
     path("aftercare/", include("openiop.aftercare.urls")),
+    path("portal/", include("openiop.portal.urls")),
+    path("portal-access/", include("openiop.portal.staff_urls")),
     path("", include("openiop.reports.urls")),
 ]

@@ -42,6 +42,9 @@ class User(AbstractUser):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="supervisees"
     )
     npi = models.CharField("NPI", max_length=10, blank=True)
+    # A patient's or guardian's portal log-in (openiop.portal), never a staff member: kept inside
+    # /portal/ by PortalIsolationMiddleware without a query per request.
+    is_portal = models.BooleanField(default=False, editable=False)
 
     def __str__(self) -> str:
         full = self.get_full_name()

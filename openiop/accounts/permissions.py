@@ -59,6 +59,7 @@ class Perm(StrEnum):
     AFTERCARE_MANAGE = "aftercare.manage"  # write plans, log engagement, record follow-ups
     OUTCOME_REPORT = "outcome_report.view"  # program outcome report (aggregates)
     TEDS_EXPORT = "teds.export"  # state TEDS discharge file
+    PORTAL_INVITE = "portal.invite"  # invite a patient or guardian to the portal, disable access
 
 
 ALL_STAFF = frozenset(Role)
@@ -119,6 +120,9 @@ ROLE_PERMISSIONS: dict[Perm, frozenset[Role]] = {
     ),
     Perm.OUTCOME_REPORT: frozenset({_R.PROGRAM_DIRECTOR, _R.AUDITOR, _R.ADMIN}),
     Perm.TEDS_EXPORT: frozenset({_R.PROGRAM_DIRECTOR, _R.ADMIN}),
+    Perm.PORTAL_INVITE: frozenset(
+        {_R.INTAKE, _R.COUNSELOR, _R.PROGRAM_DIRECTOR, _R.FRONT_DESK, _R.ADMIN}
+    ),
 }
 
 

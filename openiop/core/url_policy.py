@@ -11,6 +11,8 @@ methods it serves and, per method, the rule that decides who gets through:
   questionnaire links); a wrong token is a 404;
 * ``SUPERUSER``: the Django admin, for accounts flagged staff or superuser (no role grants it);
 * ``NOT_FOUND``: a route that exists only so other URLs can be built; it answers 404 to all.
+* ``PORTAL``: a patient's or guardian's portal account only, on their own data; every staff
+  role gets 404 (``openiop.portal.middleware``), anonymous visitors the log-in page.
 
 The policy is declared by reading each view, not derived from it: the test
 ``openiop/core/tests/test_url_matrix.py`` sends a real request for every URL, method and role
@@ -33,6 +35,7 @@ class Marker(StrEnum):
     TOKEN_LINK = "token_link"
     SUPERUSER = "superuser"
     NOT_FOUND = "not_found"
+    PORTAL = "portal"
 
 
 PUBLIC = Marker.PUBLIC
@@ -40,6 +43,7 @@ AUTHENTICATED = Marker.AUTHENTICATED
 TOKEN_LINK = Marker.TOKEN_LINK
 SUPERUSER = Marker.SUPERUSER
 NOT_FOUND = Marker.NOT_FOUND
+PORTAL = Marker.PORTAL
 
 Rule = Perm | tuple[Perm, ...] | Marker
 
@@ -302,6 +306,12 @@ POLICY: dict[str, dict[str, Rule]] = {
     "aftercare:follow-up-attempt": _form(P.AFTERCARE_MANAGE),
     "aftercare:follow-up-contact": _form(P.AFTERCARE_MANAGE),
     "aftercare:follow-up-close": _form(P.AFTERCARE_MANAGE),
+    # --- patient portal (patients and guardians only) and its staff side ------------------------
+    "portal:home": _read(PORTAL),
+    "portal:accept": _form(TOKEN_LINK),  # the invitation link; a signed-in user gets 404
+    "portal_staff:access": _read(P.PORTAL_INVITE),
+    "portal_staff:invite": _write(P.PORTAL_INVITE),
+    "portal_staff:disable": _write(P.PORTAL_INVITE),
 }
 
 
@@ -410,6 +420,7 @@ _MARKER_TEXT = {
     TOKEN_LINK: ("secret token in the link", "whoever holds the link"),
     SUPERUSER: ("Django admin: staff or superuser flag", "no role"),
     NOT_FOUND: ("nothing (404 for everyone)", "nobody"),
+    PORTAL: ("a patient or guardian portal account (own data only)", "no staff role (404)"),
 }
 
 

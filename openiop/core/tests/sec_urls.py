@@ -138,6 +138,10 @@ OBJECT_URLS: dict[str, dict[str, Any]] = {
     # Capability URLs: the token in the path is the credential (no login); see test_idor.
     "calendar:feed": {"token": "feed_token"},
     "questionnaires:link-respond": {"token": "invitation_token"},
+    "portal:accept": {"token": "portal_token"},
+    "portal_staff:access": {"patient_id": "patient"},
+    "portal_staff:invite": {"patient_id": "patient"},
+    "portal_staff:disable": {"public_id": "portal_account"},
 }
 
 # The other plan-part kinds, each with its parent and an existing part of that kind.
@@ -148,7 +152,7 @@ PLAN_PARTS = {
     "intervention": ("draft_objective", "draft_intervention"),
 }
 
-CAPABILITY_URLS = frozenset({"calendar:feed", "questionnaires:link-respond"})
+CAPABILITY_URLS = frozenset({"calendar:feed", "questionnaires:link-respond", "portal:accept"})
 
 # Pages of the Django admin and the API are covered elsewhere (admin: staff-only; API below).
 SKIP_NAMESPACES = ("admin", "api-v1")

@@ -56,6 +56,7 @@ from openiop.medications import services as med_svc
 from openiop.organizations.models import Organization, Program, Room, Site
 from openiop.patients import services as patient_svc
 from openiop.placement import services as placement_svc
+from openiop.portal import services as portal_svc
 from openiop.questionnaires import services as q_svc
 from openiop.scheduling import feeds
 from openiop.scheduling.models import ClinicianProgram, ScheduleBlock, ScheduleDraft
@@ -121,6 +122,7 @@ class World:
     objs: dict[str, Any] = field(default_factory=dict)
     feed_token: str = ""
     invitation_token: str = ""
+    portal_token: str = ""
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -604,6 +606,14 @@ def _board(w: World, text: Text) -> None:  # noqa: ARG001 (the board has no free
     )  # fmt: skip
     feed, w.feed_token = feeds.calendar_feed_create(actor=staff, patient=o["patient"])
     o["feed"] = feed
+    _, first = portal_svc.invitation_create(actor=staff, patient=o["patient"])
+    invitation = portal_svc.invitation_for_token(first)
+    assert invitation is not None
+    o["portal_account"] = portal_svc.invitation_accept(
+        invitation=invitation, username=f"portal-{uuid.uuid4().hex[:8]}",
+        password="portal-pass-2026-x",
+    )  # fmt: skip
+    _, w.portal_token = portal_svc.invitation_create(actor=staff, patient=o["patient2"])
 
 
 def _billing(w: World, text: Text) -> None:

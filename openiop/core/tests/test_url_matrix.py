@@ -44,6 +44,7 @@ from openiop.core.url_policy import (
     AUTHENTICATED,
     NOT_FOUND,
     POLICY,
+    PORTAL,
     PUBLIC,
     SUPERUSER,
     TOKEN_LINK,
@@ -337,6 +338,8 @@ def _verdict(name: str, rule: Any, role: Role | None, outcome: Outcome) -> tuple
         if _is_api(name):
             return "401", outcome.status == 401
         return "redirect to log in", _login_redirect(outcome)
+    if rule == PORTAL:  # the portal is not a staff place: 404 whatever the role
+        return "404", outcome.status == 404
     return "403", outcome.status == 403
 
 
@@ -502,7 +505,8 @@ def test_the_admin_opens_for_a_superuser_only(world, client):
 def test_a_token_link_without_its_token_is_a_404(world, client):
     """TOKEN_LINK rows are public only with the secret: a guessed token opens nothing."""
     for name in (n for n, m in POLICY.items() if TOKEN_LINK in m.values()):
-        real = world.tokens["feed" if name == "calendar:feed" else "link"]
+        key = {"calendar:feed": "feed", "portal:accept": "portal"}.get(name, "link")
+        real = world.tokens[key]
         guessed = real[:-4] + ("aaaa" if not real.endswith("aaaa") else "bbbb")
         assert client.get(reverse(name, kwargs={"token": guessed})).status_code == 404, name
         assert client.get(reverse(name, kwargs={"token": real})).status_code == 200, name

@@ -31,6 +31,7 @@ from openiop.enrollment.services import episode_create, episode_discharge
 from openiop.medications.services import drug_screen_record, medication_start
 from openiop.patients.services import patient_create
 from openiop.placement.services import referral_create
+from openiop.portal import services as portal_services
 from openiop.questionnaires import services as q_services
 from openiop.scheduling import feeds, week
 from openiop.scheduling.services import session_book, session_create
@@ -259,7 +260,21 @@ def build_world(*, org: Any, site: Any, room: Any, program: Any, patient: Any, e
     # The patient's calendar feed.
     o["calendar_feed"], feed_token = feeds.calendar_feed_create(actor=director, patient=patient)
 
-    world = World(users=users, objects=o, tokens={"feed": feed_token, "link": link_token})
+    # Portal: the patient's own log-in, and an open invitation for a second person.
+    _, first = portal_services.invitation_create(actor=director, patient=patient)
+    invitation = portal_services.invitation_for_token(first)
+    assert invitation is not None
+    o["portal_account"] = portal_services.invitation_accept(
+        invitation=invitation, username="matrix-patient", password="portal-pass-2026-x"
+    )
+    o["portal_invitation"], portal_token = portal_services.invitation_create(
+        actor=director, patient=o["discharge_summary"].episode.patient
+    )
+
+    world = World(
+        users=users, objects=o,
+        tokens={"feed": feed_token, "link": link_token, "portal": portal_token},
+    )  # fmt: skip
     for role, user in users.items():
         world.api_tokens[role] = token_create(user=user)[1]
     return world
