@@ -164,6 +164,8 @@ def logins() -> list[tuple[str, str, str]]:
     """(username, role, password) for every demo log-in, Riverbend staff first."""
     rows = [(s.username, s.role.value, DEMO_PASSWORD) for s in STAFF]
     rows.append((OUTSIDER.username, f"{OUTSIDER.role.value} ({OTHER_ORG_NAME})", DEMO_PASSWORD))
+    rows.append(("patient", "patient portal (adult, Virtual IOP)", DEMO_PASSWORD))
+    rows.append(("guardian", "patient portal (parent of a teen)", DEMO_PASSWORD))
     return rows
 
 
@@ -1563,6 +1565,7 @@ def _write(plan: DemoPlan, step: Callable[[int], None]) -> DemoResult:
 
     referrals = add_intake_history(organization=org, seed=plan.seed, now=plan.now, staff=staff)
     _add_clinical_record(org, plan, staff)
+    _add_portal_logins(org, staff)
     step(1)
     audit_log(
         actor=None,
@@ -1592,6 +1595,41 @@ def _write(plan: DemoPlan, step: Callable[[int], None]) -> DemoResult:
         counts=counts,
         logins=logins(),
     )
+
+
+def _add_portal_logins(org: Organization, staff: dict[str, User]) -> None:
+    """Portal log-ins `patient` (an adult active in the Virtual IOP) and `guardian` (the parent
+    of an active adolescent), made through the same invitation path staff use."""
+    from openiop.portal import services as portal_services
+
+    episodes = Episode.objects.for_org(org.pk)
+    active = episodes.exclude(status__in=[Episode.Status.DISCHARGED, Episode.Status.WAITLISTED])
+    adult = (
+        active.filter(program__modality=Program.Modality.VIRTUAL)
+        .select_related("patient").order_by("patient__last_name").first()
+    )  # fmt: skip
+    teens = episodes.filter(
+        program__population=Program.Population.ADOLESCENT, patient__guardians__isnull=False
+    ).select_related("patient")
+    teen = (
+        teens.filter(pk__in=active.values("pk")).order_by("patient__last_name").first()
+        or teens.order_by("-admitted_on").first()
+    )
+    inviter = staff["intake"]
+    for username, episode in (("patient", adult), ("guardian", teen)):
+        if episode is None:
+            continue
+        guardian = (
+            episode.patient.guardians.order_by("id").first() if username == "guardian" else None
+        )
+        _, token = portal_services.invitation_create(
+            actor=inviter, patient=episode.patient, guardian=guardian
+        )
+        invitation = portal_services.invitation_for_token(token)
+        assert invitation is not None
+        portal_services.invitation_accept(
+            invitation=invitation, username=username, password=DEMO_PASSWORD
+        )
 
 
 def _add_clinical_record(org: Organization, plan: DemoPlan, staff: dict[str, User]) -> None:

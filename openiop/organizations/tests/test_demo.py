@@ -59,6 +59,17 @@ def test_every_demo_user_can_log_in_with_their_role(built) -> None:
     for username, _, password in demo.logins():
         user = authenticate(username=username, password=password)
         assert user is not None, username
+        if username in ("patient", "guardian"):
+            account = user.portal_account
+            assert user.is_portal and not roles_of(user) and account.kind == username
+            if username == "patient":
+                assert account.patient.episodes.filter(
+                    program__name="Virtual IOP", status__in=["active", "admitted", "on_hold"]
+                ).exists()
+            else:
+                assert account.guardian.patient == account.patient
+                assert account.patient.episodes.filter(program__name="Adolescent IOP").exists()
+            continue
         spec = next(s for s in (*demo.STAFF, demo.OUTSIDER) if s.username == username)
         assert spec.role in roles_of(user)
     admin = User.objects.get(username="admin")
