@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 
 from openiop.attendance.models import AttendanceRecord
 from openiop.attendance.services import AttendanceEntry, AttendanceError
+from openiop.portal.video import PortalPrefill, portal_prefill
 from openiop.scheduling.models import Session
 from openiop.scheduling.services import local_datetime
 
@@ -46,8 +47,9 @@ class BaseRosterFormSet(forms.BaseFormSet):
         cls, session: Session, roster: list[AttendanceRecord], data: Any = None,
         initial: list[dict[str, Any]] | None = None,
     ) -> BaseRosterFormSet:  # fmt: skip
+        portal = portal_prefill(session) if session.is_virtual else {}
         if initial is None:
-            initial = [row_initial(session, r) for r in roster]
+            initial = [with_portal(row_initial(session, r), r, portal) for r in roster]
         formset = cls(data=data, initial=initial, prefix="roster")
         formset.session = session
         formset.records = {str(r.patient.public_id): r for r in roster}
@@ -56,6 +58,7 @@ class BaseRosterFormSet(forms.BaseFormSet):
             record = formset.records.get(str(form["patient"].value()))
             name = record.patient.display_name if record is not None else "patient"
             form.record = record
+            form.portal = portal.get(record.patient_id) if record is not None else None
             form.fields["minutes"].widget.attrs.update({
                 "placeholder": str(duration), "max": str(duration), "class": "minutes",
                 "aria-label": f"Minutes attended by {name}",
@@ -140,6 +143,18 @@ def row_initial(session: Session, record: AttendanceRecord) -> dict[str, Any]:
         "checked_in": checked_in,
         "note": record.note,
     }
+
+
+def with_portal(
+    initial: dict[str, Any], record: AttendanceRecord, portal: dict[int, PortalPrefill]
+) -> dict[str, Any]:
+    """A virtual session's row with no status yet: suggest status and minutes from the patient's
+    portal joins (the facilitator still confirms; nothing is saved)."""
+    prefill = portal.get(record.patient_id)
+    if prefill is not None and not record.is_recorded:
+        initial["status"] = prefill.status
+        initial["minutes"] = prefill.minutes
+    return initial
 
 
 RosterFormSet = forms.formset_factory(AttendanceRowForm, formset=BaseRosterFormSet, extra=0)

@@ -308,7 +308,14 @@ POLICY: dict[str, dict[str, Rule]] = {
     "aftercare:follow-up-close": _form(P.AFTERCARE_MANAGE),
     # --- patient portal (patients and guardians only) and its staff side ------------------------
     "portal:home": _read(PORTAL),
-    "portal:accept": _form(TOKEN_LINK),  # the invitation link; a signed-in user gets 404
+    "portal:accept": _form(TOKEN_LINK),  # the invitation link; signed-in users are told to log out
+    "portal:questionnaires": _read(PORTAL),
+    "portal:questionnaire-fill": _form(PORTAL),
+    "portal:consents": _read(PORTAL),
+    "portal:consent-revoke": _write(PORTAL),
+    "portal:accounting": _read(PORTAL),
+    "portal:session-join": _write(PORTAL),
+    "portal:session-leave": _write(PORTAL),
     "portal_staff:access": _read(P.PORTAL_INVITE),
     "portal_staff:invite": _write(P.PORTAL_INVITE),
     "portal_staff:disable": _write(P.PORTAL_INVITE),

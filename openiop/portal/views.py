@@ -24,7 +24,13 @@ from openiop.portal.models import PortalAccount, PortalInvitation
 @portal_view()
 def home(request: HttpRequest, account: PortalAccount) -> HttpResponse:
     week = selectors.my_week(account, request=request) if sees(account, "schedule") else None
-    return render(request, "portal/home.html", {"account": account, "week": week})
+    from openiop.portal.views_records import portal_nav
+
+    return render(
+        request,
+        "portal/home.html",
+        {"account": account, "week": week, "portal_nav": portal_nav(account, "home")},
+    )
 
 
 def accept(request: HttpRequest, token: str) -> HttpResponse:

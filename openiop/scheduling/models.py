@@ -88,6 +88,8 @@ class Session(TenantModel):
     capacity = models.PositiveSmallIntegerField(default=12)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
     cancel_reason = models.CharField(max_length=200, blank=True)
+    # The video room name of a virtual session, given on first join (openiop.portal.video).
+    video_room = models.CharField(max_length=200, blank=True)
 
     objects = SessionQuerySet.as_manager()
 
