@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "openiop.consent",
     "openiop.aftercare",
     "openiop.portal",
+    "openiop.messaging",
     "openiop.reports",
 ]
 
