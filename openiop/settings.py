@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF
@@ -187,6 +188,14 @@ AXES_VERBOSE = False
 # inline. The matplotlib charts are inline SVG, rewritten to presentation attributes instead of
 # style="..." (openiop/core/svg.py); templates carry no style attribute or <style> element, and
 # htmx is told not to inject its indicator <style> (base.html). Tests: core/tests/test_csp_styles
+# The portal's Join button posts to OpenIOP, which redirects to the video room: browsers apply
+# form-action to that redirect, so the video service's origin is allowed there (only there).
+_video = urlsplit(envstr("OPENIOP_VIDEO_BASE_URL", "https://meet.jit.si/"))
+_VIDEO_ORIGINS = (
+    [f"{_video.scheme}://{_video.netloc}"]
+    if _video.scheme in ("http", "https") and _video.netloc
+    else []
+)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -197,7 +206,7 @@ CONTENT_SECURITY_POLICY = {
         "connect-src": [SELF],
         "object-src": [NONE],
         "base-uri": [NONE],
-        "form-action": [SELF],
+        "form-action": [SELF, *_VIDEO_ORIGINS],
         "frame-ancestors": [NONE],
     }
 }
