@@ -60,7 +60,7 @@ def _no_sideways_scroll(page) -> None:  # noqa: ANN001
     assert width <= WIDTH, f"{page.url} scrolls sideways: {width} px wide"
 
 
-def _wait_for_visit(db: Path, patient_public_id: str, timeout: float = 10.0) -> list[tuple]:
+def _wait_for_visit(db: Path, patient_public_id: str, timeout: float = 30.0) -> list[tuple]:
     deadline = time.monotonic() + timeout
     while not (visits := _rows(db, patient_public_id)["visits"]) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -117,7 +117,9 @@ def test_patient_joins_a_session_and_fills_in_a_phq9_on_a_phone(chromium, server
             page.screenshot(path=str(ARTIFACTS / "portal_week_phone.png"), full_page=True)
 
             # Join: the visit is recorded (the room tab itself: the next test).
-            page.get_by_role("button", name="Join online session").tap()
+            with context.expect_page(timeout=30_000) as popup:
+                page.get_by_role("button", name="Join online session").tap()
+            popup.value.wait_for_load_state(timeout=30_000)  # the join was answered
             visits = _wait_for_visit(server["db"], server["patient"])
             assert len(visits) == 1 and visits[0][2] is None  # joined, not left
             expect(
@@ -176,7 +178,7 @@ def test_join_opens_the_video_room_in_a_new_tab(chromium, server):
             context.on("request", lambda r: asked.append(r.url))
             page = context.new_page()
             _log_in(page, server)
-            with context.expect_page(timeout=5_000) as popup:
+            with context.expect_page(timeout=30_000) as popup:
                 page.get_by_role("button", name="Join online session").tap()
             room = popup.value
             room.wait_for_load_state()
