@@ -610,8 +610,8 @@ def _board(w: World, text: Text) -> None:  # noqa: ARG001 (the board has no free
     invitation = portal_svc.invitation_for_token(first)
     assert invitation is not None
     o["portal_account"] = portal_svc.invitation_accept(
-        invitation=invitation, username=f"portal-{uuid.uuid4().hex[:8]}",
-        password="portal-pass-2026-x",
+        invitation=invitation, username=f"sec-portal-{o['patient'].organization_id}",
+        password="quiet-harbor-lantern-2026",
     )  # fmt: skip
     _, w.portal_token = portal_svc.invitation_create(actor=staff, patient=o["patient2"])
 

@@ -265,7 +265,7 @@ def build_world(*, org: Any, site: Any, room: Any, program: Any, patient: Any, e
     invitation = portal_services.invitation_for_token(first)
     assert invitation is not None
     o["portal_account"] = portal_services.invitation_accept(
-        invitation=invitation, username="matrix-patient", password="portal-pass-2026-x"
+        invitation=invitation, username="matrix-patient", password="quiet-harbor-lantern-2026"
     )
     o["portal_invitation"], portal_token = portal_services.invitation_create(
         actor=director, patient=o["discharge_summary"].episode.patient
