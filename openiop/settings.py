@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "openiop.aftercare",
     "openiop.portal",
     "openiop.messaging",
+    "openiop.fhir",
     "openiop.reports",
 ]
 
