@@ -104,6 +104,19 @@ def _allow(actor: Any, organization_id: int) -> None:
         raise PermissionDenied("the record belongs to another organization")
 
 
+def _patient_reporting(actor: Any, plan: AftercarePlan, source: str) -> bool:
+    """The patient's own portal account logging their engagement (a check-in)."""
+    account = getattr(actor, "portal_account", None) if getattr(actor, "is_portal", False) else None
+    return (
+        source == EngagementEntry.Source.PATIENT
+        and account is not None
+        and account.is_active
+        and account.kind == "patient"
+        and account.patient_id == plan.patient_id
+        and account.organization_id == plan.organization_id
+    )
+
+
 def _audit(
     actor: Any, verb: str, obj: Any, patient: Any, request: HttpRequest | None, **detail: Any
 ) -> None:
@@ -426,7 +439,8 @@ def engagement_log(
 ) -> EngagementEntry:
     """Log one contact with a component (a meeting attended, a therapy visit kept)."""
     plan = component.plan
-    _allow(actor, plan.organization_id)
+    if not _patient_reporting(actor, plan, source):
+        _allow(actor, plan.organization_id)
     day = _date(occurred_on, "occurred_on")
     if source not in EngagementEntry.Source.values:
         raise ValidationError({"source": "Say who reported it: staff or the patient."})

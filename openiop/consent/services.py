@@ -60,10 +60,8 @@ def break_glass_minutes() -> int:
 # --- consents -----------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def consent_record(
+def _consent_check(
     *,
-    actor: Any,
     patient: Patient,
     kind: str,
     disclosing_party: str,
@@ -71,18 +69,17 @@ def consent_record(
     categories: Sequence[str],
     signed_by_name: str,
     signed_at: dt.datetime,
-    signer_role: str = Consent.SignerRole.PATIENT,
-    recipient_name: str = "",
-    recipient_organization: str = "",
-    recipient_description: str = "",
-    purpose_detail: str = "",
-    expires_on: dt.date | None = None,
-    expiry_event: str = "",
-    state: str = "",
-    guardian_signed_by_name: str = "",
-    request: HttpRequest | None = None,
-) -> Consent:
-    """Record a signed Part 2 consent with every 2.31 element; errors name the field."""
+    signer_role: str,
+    recipient_name: str,
+    recipient_organization: str,
+    recipient_description: str,
+    purpose_detail: str,
+    expires_on: dt.date | None,
+    expiry_event: str,
+    state: str,
+    guardian_signed_by_name: str,
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """Every check of ``consent_record``: the problems by field, and the cleaned values."""
     organization = patient.organization
     tz = org_tz(organization)
     errors: dict[str, str] = {}
@@ -144,6 +141,76 @@ def consent_record(
         if problems:
             key = "signer_role" if signer_role != "patient" else "guardian_signed_by_name"
             errors[key] = " ".join(problems)
+    cleaned = {
+        "kind": kind, "purpose": purpose, "cats": cats, "state": state,
+        "recipient_name": recipient_name, "recipient_organization": recipient_organization,
+        "recipient_description": recipient_description,
+    }  # fmt: skip
+    return errors, cleaned
+
+
+# What a consent sent for signature leaves to the signer (``consent_terms_check``).
+SIGNER_FIELDS = ("signed_by_name", "signer_role", "guardian_signed_by_name", "signed_at")
+
+
+def consent_terms_check(*, patient: Patient, **terms: Any) -> dict[str, Any]:
+    """Check the terms of a consent that will be signed later (in the patient portal): every
+    ``consent_record`` check except who signs and when. Raises ``ValidationError`` by field;
+    returns the terms as given."""
+    errors, _ = _consent_check(
+        patient=patient,
+        signed_by_name="-",
+        signed_at=timezone.now(),
+        signer_role=Consent.SignerRole.GUARDIAN,
+        guardian_signed_by_name="",
+        **{
+            "recipient_name": "", "recipient_organization": "", "recipient_description": "",
+            "purpose_detail": "", "expires_on": None, "expiry_event": "", "state": "",
+            **terms,
+        },
+    )  # fmt: skip
+    errors = {k: v for k, v in errors.items() if k not in SIGNER_FIELDS}
+    if errors:
+        raise ValidationError(errors)
+    return terms
+
+
+@transaction.atomic
+def consent_record(
+    *,
+    actor: Any,
+    patient: Patient,
+    kind: str,
+    disclosing_party: str,
+    purpose: str,
+    categories: Sequence[str],
+    signed_by_name: str,
+    signed_at: dt.datetime,
+    signer_role: str = Consent.SignerRole.PATIENT,
+    recipient_name: str = "",
+    recipient_organization: str = "",
+    recipient_description: str = "",
+    purpose_detail: str = "",
+    expires_on: dt.date | None = None,
+    expiry_event: str = "",
+    state: str = "",
+    guardian_signed_by_name: str = "",
+    request: HttpRequest | None = None,
+) -> Consent:
+    """Record a signed Part 2 consent with every 2.31 element; errors name the field."""
+    organization = patient.organization
+    errors, cleaned = _consent_check(
+        patient=patient, kind=kind, disclosing_party=disclosing_party, purpose=purpose,
+        categories=categories, signed_by_name=signed_by_name, signed_at=signed_at,
+        signer_role=signer_role, recipient_name=recipient_name,
+        recipient_organization=recipient_organization, recipient_description=recipient_description,
+        purpose_detail=purpose_detail, expires_on=expires_on, expiry_event=expiry_event,
+        state=state, guardian_signed_by_name=guardian_signed_by_name,
+    )  # fmt: skip
+    purpose, cats, state = cleaned["purpose"], cleaned["cats"], cleaned["state"]
+    recipient_name = cleaned["recipient_name"]
+    recipient_organization = cleaned["recipient_organization"]
+    recipient_description = cleaned["recipient_description"]
     if errors:
         raise ValidationError(errors)
     consent = Consent.objects.create(

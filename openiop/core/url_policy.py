@@ -313,12 +313,18 @@ POLICY: dict[str, dict[str, Rule]] = {
     "portal:questionnaire-fill": _form(PORTAL),
     "portal:consents": _read(PORTAL),
     "portal:consent-revoke": _write(PORTAL),
+    "portal:consent-sign": _form(PORTAL),
     "portal:accounting": _read(PORTAL),
+    "portal:plan": _read(PORTAL),
+    "portal:aftercare-check-in": _write(PORTAL),
+    "portal:preferences": _form(PORTAL),
     "portal:session-join": _write(PORTAL),
     "portal:session-leave": _write(PORTAL),
     "portal_staff:access": _read(P.PORTAL_INVITE),
     "portal_staff:invite": _write(P.PORTAL_INVITE),
     "portal_staff:disable": _write(P.PORTAL_INVITE),
+    "portal_staff:consent-request-new": _form(P.CONSENT_MANAGE),
+    "portal_staff:consent-request-withdraw": _write(P.CONSENT_MANAGE),
 }
 
 

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 from django import forms
 
 from openiop.core.forms import ServiceErrorsMixin
@@ -28,3 +31,34 @@ class AcceptForm(ServiceErrorsMixin, forms.Form):
 
 class InviteForm(forms.Form):
     guardian = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+class ConsentRequestForm(ServiceErrorsMixin, forms.Form):
+    """The terms of a consent staff send to the portal: the staff consent form without the
+    signature fields (the patient signs in the portal)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from openiop.consent.forms import ConsentForm
+        from openiop.portal.services import TERMS_FIELDS
+
+        super().__init__(*args, **kwargs)
+        base = ConsentForm()
+        for name in TERMS_FIELDS:
+            self.fields[name] = copy.deepcopy(base.fields[name])
+            if name in base.initial:
+                self.initial.setdefault(name, base.initial[name])
+
+    def terms(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data["categories"] = list(data.get("categories") or [])
+        return data
+
+
+class ConsentSignForm(ServiceErrorsMixin, forms.Form):
+    typed_name = forms.CharField(
+        label="Type your full name to sign", max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )  # fmt: skip
+    agreed = forms.BooleanField(
+        label="I have read this consent, and I agree to it.", required=False
+    )

@@ -113,3 +113,50 @@ class VirtualVisit(TenantModel):
                 name="virtual_visit_leaves_after_joining",
             )
         ]
+
+
+class ConsentRequest(TenantModel):
+    """A Part 2 consent that staff prepared and sent to the portal for the patient (or their
+    guardian) to read and sign. Signing records an ordinary ``consent.Consent`` through
+    ``consent_record`` (so every 42 CFR 2.31 check applies again) and links it here."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for signature"
+        SIGNED = "signed", "Signed"
+        WITHDRAWN = "withdrawn", "Withdrawn by staff"
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="consent_requests"
+    )
+    terms = models.JSONField(help_text="consent_record keyword arguments, signer fields excluded")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    consent = models.OneToOneField(
+        "consent.Consent", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "patient", "status"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="signed") | Q(consent__isnull=False, signed_at__isnull=False),
+                name="portal_consent_request_signed_has_consent",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Consent for signature ({self.get_status_display()})"
+
+    def preview(self):  # noqa: ANN201 (an unsaved consent.Consent, for its labels)
+        """An unsaved Consent with these terms, so templates can use its labels."""
+        from openiop.consent.models import Consent
+
+        terms = dict(self.terms)
+        if terms.get("expires_on"):
+            import datetime as dt
+
+            terms["expires_on"] = dt.date.fromisoformat(terms["expires_on"])
+        fields = {f.name for f in Consent._meta.get_fields()}
+        return Consent(patient=self.patient, **{k: v for k, v in terms.items() if k in fields})

@@ -20,7 +20,7 @@ from openiop.consent import selectors as consent_selectors
 from openiop.consent.models import Consent, Disclosure
 from openiop.core.audit import audit_log
 from openiop.core.models import AuditEvent
-from openiop.portal.models import PortalAccount
+from openiop.portal.models import ConsentRequest, PortalAccount
 from openiop.portal.selectors import open_episode
 from openiop.questionnaires.instruments import registry
 from openiop.questionnaires.models import QuestionnaireInvitation, QuestionnaireResponse
@@ -137,6 +137,35 @@ def my_consent_get(account: PortalAccount, public_id: Any) -> Consent:
     if consent is None:
         raise Http404("Not found")
     return consent
+
+
+def my_consent_requests(
+    account: PortalAccount, *, request: HttpRequest | None = None
+) -> list[ConsentRequest]:
+    """Consents staff sent for this patient to sign, still waiting (audited as a read)."""
+    rows = list(
+        ConsentRequest.objects.for_org(account.organization_id)
+        .filter(patient=account.patient, status=ConsentRequest.Status.PENDING)
+        .select_related("patient", "patient__organization")
+    )
+    if rows:
+        audit_log(
+            actor=account.user, action="openiop.portal.consent_request.list", category=CAT,
+            patient=account.patient, request=request, detail={"count": len(rows)},
+        )  # fmt: skip
+    return rows
+
+
+def my_consent_request_get(account: PortalAccount, public_id: Any) -> ConsentRequest:
+    row = (
+        ConsentRequest.objects.for_org(account.organization_id)
+        .filter(patient=account.patient, public_id=public_id)
+        .select_related("patient", "patient__organization")
+        .first()
+    )
+    if row is None:
+        raise Http404("Not found")
+    return row
 
 
 # -- accounting: who received my records, who looked at them --------------------------------------

@@ -17,7 +17,7 @@ from django.utils import timezone
 from openiop.accounts.models import User
 from openiop.core.audit import audit_log
 from openiop.core.models import AuditEvent
-from openiop.portal.models import AccountKind, PortalAccount, PortalInvitation
+from openiop.portal.models import AccountKind, ConsentRequest, PortalAccount, PortalInvitation
 
 CAT = AuditEvent.Category.CLINICAL
 GUARDIAN_AREAS = ("schedule", "questionnaires", "plan", "consents")
@@ -163,3 +163,107 @@ def guardian_visibility_set(
         patient=account.patient, request=request, detail={"areas": sorted(areas)},
     )  # fmt: skip
     return account
+
+
+# --- consents sent to the portal for signature ----------------------------------------------------
+
+TERMS_FIELDS = (
+    "kind", "disclosing_party", "recipient_name", "recipient_organization",
+    "recipient_description", "purpose", "purpose_detail", "categories", "expires_on",
+    "expiry_event", "state",
+)  # fmt: skip
+
+
+@transaction.atomic
+def consent_request_create(
+    *, actor: Any, patient: Any, terms: dict[str, Any], request: HttpRequest | None = None
+) -> ConsentRequest:
+    """Send a consent to the portal for signature. The terms get every check a recorded consent
+    gets, except who signs and when (``consent_terms_check``); errors name the field."""
+    from openiop.consent.services import consent_terms_check
+
+    unknown = set(terms) - set(TERMS_FIELDS)
+    if unknown:
+        raise ValidationError(f"unknown consent fields: {', '.join(sorted(unknown))}")
+    consent_terms_check(patient=patient, **terms)
+    stored = dict(terms)
+    if stored.get("expires_on") is not None:
+        stored["expires_on"] = stored["expires_on"].isoformat()
+    row = ConsentRequest.objects.create(
+        organization=patient.organization, patient=patient, terms=stored,
+        created_by=actor if getattr(actor, "pk", None) else None,
+    )  # fmt: skip
+    audit_log(
+        actor=actor, action="openiop.portal.consent_request.create", category=CAT, obj=row,
+        patient=patient, request=request, detail={"kind": terms.get("kind")},
+    )  # fmt: skip
+    return row
+
+
+@transaction.atomic
+def consent_request_sign(
+    *,
+    account: PortalAccount,
+    consent_request: ConsentRequest,
+    typed_name: str,
+    agreed: bool,
+    request: HttpRequest | None = None,
+) -> ConsentRequest:
+    """The patient (or guardian) signs in the portal: a typed name and an explicit "I agree".
+    Records the consent through ``consent_record`` (all 42 CFR 2.31 checks, the minors rule
+    included) with the signer's role, and closes the request."""
+    import datetime as _dt
+
+    from openiop.consent.models import Consent
+    from openiop.consent.services import consent_record
+
+    row = ConsentRequest.objects.select_for_update().get(pk=consent_request.pk)
+    if row.patient_id != account.patient_id:
+        raise ValidationError("This consent is not yours to sign.")
+    if row.status != ConsentRequest.Status.PENDING:
+        raise ValidationError("This consent is no longer waiting for a signature.")
+    errors: dict[str, str] = {}
+    if not typed_name.strip():
+        errors["typed_name"] = "Type your full name to sign."
+    if not agreed:
+        errors["agreed"] = "Tick the box to confirm you have read the consent and agree to it."
+    if errors:
+        raise ValidationError(errors)
+    terms = dict(row.terms)
+    if terms.get("expires_on"):
+        terms["expires_on"] = _dt.date.fromisoformat(terms["expires_on"])
+    role = Consent.SignerRole.GUARDIAN if account.is_guardian else Consent.SignerRole.PATIENT
+    try:
+        consent = consent_record(
+            actor=account.user, patient=row.patient, signed_by_name=typed_name.strip(),
+            signer_role=role, signed_at=timezone.now(), request=request, **terms,
+        )  # fmt: skip
+    except ValidationError as exc:
+        # Signer problems (e.g. a minor whose state needs a parent's signature) in plain words.
+        raise ValidationError({"typed_name": " ".join(exc.messages)}) from None
+    row.status = ConsentRequest.Status.SIGNED
+    row.consent = consent
+    row.signed_at = row.closed_at = consent.signed_at
+    row.save(update_fields=["status", "consent", "signed_at", "closed_at", "updated_at"])
+    audit_log(
+        actor=account.user, action="openiop.portal.consent_request.sign", category=CAT, obj=row,
+        patient=row.patient, request=request, detail={"signer_role": role},
+    )  # fmt: skip
+    return row
+
+
+@transaction.atomic
+def consent_request_withdraw(
+    *, actor: Any, consent_request: ConsentRequest, request: HttpRequest | None = None
+) -> ConsentRequest:
+    row = ConsentRequest.objects.select_for_update().get(pk=consent_request.pk)
+    if row.status != ConsentRequest.Status.PENDING:
+        raise ValidationError("Only a consent waiting for a signature can be withdrawn.")
+    row.status = ConsentRequest.Status.WITHDRAWN
+    row.closed_at = timezone.now()
+    row.save(update_fields=["status", "closed_at", "updated_at"])
+    audit_log(
+        actor=actor, action="openiop.portal.consent_request.withdraw", category=CAT, obj=row,
+        patient=row.patient, request=request,
+    )  # fmt: skip
+    return row

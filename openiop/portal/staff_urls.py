@@ -11,4 +11,14 @@ urlpatterns = [
     path("patients/<uuid:patient_id>/", views.access, name="access"),
     path("patients/<uuid:patient_id>/invite/", views.invite, name="invite"),
     path("accounts/<uuid:public_id>/disable/", views.disable, name="disable"),
+    path(
+        "patients/<uuid:patient_id>/consent-requests/new/",
+        views.consent_request_new,
+        name="consent-request-new",
+    ),
+    path(
+        "consent-requests/<uuid:public_id>/withdraw/",
+        views.consent_request_withdraw,
+        name="consent-request-withdraw",
+    ),
 ]

@@ -17,8 +17,8 @@ from openiop.core.access import get_for_user_or_404
 from openiop.patients.models import Guardian, Patient
 from openiop.portal import selectors, services
 from openiop.portal.access import portal_view, sees
-from openiop.portal.forms import AcceptForm
-from openiop.portal.models import PortalAccount, PortalInvitation
+from openiop.portal.forms import AcceptForm, ConsentRequestForm
+from openiop.portal.models import ConsentRequest, PortalAccount, PortalInvitation
 
 
 @portal_view()
@@ -86,6 +86,11 @@ def access(request: HttpRequest, patient_id: Any) -> HttpResponse:
             "patient": patient, "accounts": accounts, "invitations": invitations,
             "guardians": list(patient.guardians.all()),
             "link": request.session.pop("portal_invite_link", None),
+            "consent_requests": list(
+                ConsentRequest.objects.for_org(patient.organization_id)
+                .filter(patient=patient)
+                .select_related("consent")[:20]
+            ),
         },
     )  # fmt: skip
 
@@ -129,6 +134,62 @@ def disable(request: HttpRequest, public_id: Any) -> HttpResponse:
     services.account_disable(actor=request.user, account=account, request=request)
     messages.success(request, "Portal log-in disabled.")
     return redirect("portal_staff:access", patient_id=account.patient.public_id)
+
+
+@login_required
+def consent_request_new(request: HttpRequest, patient_id: Any) -> HttpResponse:
+    """Staff prepare a Part 2 consent and send it to the patient's portal for signature."""
+    patient = get_for_user_or_404(
+        Patient.objects.all(), request.user, patient_id, Perm.CONSENT_MANAGE
+    )
+    form = ConsentRequestForm(
+        request.POST or None,
+        initial={"disclosing_party": patient.organization.name},
+    )
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                services.consent_request_create(
+                    actor=request.user, patient=patient, terms=form.terms(), request=request
+                )
+            except ValidationError as exc:
+                form.add_service_errors(exc)
+            else:
+                messages.success(
+                    request,
+                    "Consent sent to the portal. The patient sees it under Consents and signs "
+                    "it there.",
+                )
+                return redirect("portal_staff:access", patient_id=patient.public_id)
+    has_account = (
+        PortalAccount.objects.for_org(patient.organization_id)
+        .filter(patient=patient, is_active=True)
+        .exists()
+    )
+    return render(
+        request,
+        "portal/staff_consent_request.html",
+        {"patient": patient, "form": form, "has_account": has_account},
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def consent_request_withdraw(request: HttpRequest, public_id: Any) -> HttpResponse:
+    row = get_for_user_or_404(
+        ConsentRequest.objects.select_related("patient"), request.user, public_id,
+        Perm.CONSENT_MANAGE,
+    )  # fmt: skip
+    try:
+        services.consent_request_withdraw(actor=request.user, consent_request=row, request=request)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "The consent is no longer offered for signature.")
+    return redirect("portal_staff:access", patient_id=row.patient.public_id)
 
 
 def _uuid(value: str) -> Any:

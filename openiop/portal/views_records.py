@@ -20,7 +20,9 @@ from django.views.decorators.http import require_POST
 from openiop.consent import services as consent_services
 from openiop.portal import selectors_records as records
 from openiop.portal.access import portal_view, sees
+from openiop.portal.forms import ConsentSignForm
 from openiop.portal.models import PortalAccount
+from openiop.portal.services import consent_request_sign
 from openiop.questionnaires import services as questionnaire_services
 from openiop.questionnaires.forms import ResponseForm
 from openiop.questionnaires.instruments import registry
@@ -32,9 +34,12 @@ def portal_nav(account: PortalAccount, current: str) -> list[dict[str, Any]]:
     items = [("home", "portal:home", "My week", None)]
     items += [
         ("questionnaires", "portal:questionnaires", "Questionnaires", "questionnaires"),
+        ("plan", "portal:plan", "My plan", "plan"),
         ("consents", "portal:consents", "Consents", "consents"),
         ("accounting", "portal:accounting", "Who saw my records", "consents"),
     ]
+    if not account.is_guardian:
+        items.append(("preferences", "portal:preferences", "Reminders", None))
     return [
         {"url": reverse(name), "label": label, "current": key == current}
         for key, name, label, area in items
@@ -91,11 +96,44 @@ def questionnaire_fill(request: HttpRequest, account: PortalAccount, key: str) -
 @portal_view("consents")
 def consents(request: HttpRequest, account: PortalAccount) -> HttpResponse:
     rows = records.my_consents(account, request=request)
+    pending = records.my_consent_requests(account, request=request)
     return render(
         request,
         "portal/consents.html",
-        {"account": account, "rows": rows, "portal_nav": portal_nav(account, "consents")},
-    )
+        {
+            "account": account, "rows": rows, "portal_nav": portal_nav(account, "consents"),
+            "pending": [(r, ConsentSignForm(prefix=str(r.public_id))) for r in pending],
+        },
+    )  # fmt: skip
+
+
+@portal_view("consents")
+def consent_sign(request: HttpRequest, account: PortalAccount, public_id: Any) -> HttpResponse:
+    """Sign a consent staff sent to the portal (typed name + "I agree")."""
+    row = records.my_consent_request_get(account, public_id)
+    form = ConsentSignForm(request.POST or None, prefix=str(row.public_id))
+    if request.method == "POST" and form.is_valid():
+        try:
+            consent_request_sign(
+                account=account, consent_request=row, request=request,
+                typed_name=form.cleaned_data["typed_name"], agreed=form.cleaned_data["agreed"],
+            )  # fmt: skip
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(
+                request,
+                f"Signed. Your consent for {row.preview().recipient_label} is in effect; you "
+                "can revoke it here at any time.",
+            )
+            return redirect("portal:consents")
+    return render(
+        request,
+        "portal/consent_sign.html",
+        {"account": account, "row": row, "form": form,
+         "portal_nav": portal_nav(account, "consents")},
+        status=400 if request.method == "POST" else 200,
+    )  # fmt: skip
 
 
 @require_POST

@@ -141,11 +141,15 @@ OBJECT_URLS: dict[str, dict[str, Any]] = {
     "portal:accept": {"token": "portal_token"},
     "portal:questionnaire-fill": {"key": ("=", "phq9")},
     "portal:consent-revoke": {"public_id": "consent"},
+    "portal:consent-sign": {"public_id": "consent_request"},
+    "portal:aftercare-check-in": {"public_id": "aftercare_component"},
     "portal:session-join": {"public_id": "session"},
     "portal:session-leave": {"public_id": "session"},
     "portal_staff:access": {"patient_id": "patient"},
     "portal_staff:invite": {"patient_id": "patient"},
     "portal_staff:disable": {"public_id": "portal_account"},
+    "portal_staff:consent-request-new": {"patient_id": "patient"},
+    "portal_staff:consent-request-withdraw": {"public_id": "consent_request"},
 }
 
 # The other plan-part kinds, each with its parent and an existing part of that kind.

@@ -614,6 +614,14 @@ def _board(w: World, text: Text) -> None:  # noqa: ARG001 (the board has no free
         password="quiet-harbor-lantern-2026",
     )  # fmt: skip
     _, w.portal_token = portal_svc.invitation_create(actor=staff, patient=o["patient2"])
+    o["consent_request"] = portal_svc.consent_request_create(
+        actor=staff, patient=o["patient"],
+        terms={
+            "kind": "named", "disclosing_party": "Clinic", "recipient_organization": "County Court",
+            "purpose": "criminal_justice", "categories": ["attendance"],
+            "expiry_event": "end of probation",
+        },
+    )  # fmt: skip
 
 
 def _billing(w: World, text: Text) -> None:

@@ -267,6 +267,14 @@ def build_world(*, org: Any, site: Any, room: Any, program: Any, patient: Any, e
     o["portal_account"] = portal_services.invitation_accept(
         invitation=invitation, username="matrix-patient", password="quiet-harbor-lantern-2026"
     )
+    o["consent_request"] = portal_services.consent_request_create(
+        actor=director, patient=patient,
+        terms={
+            "kind": "named", "disclosing_party": "Clinic", "recipient_organization": "County Court",
+            "purpose": "criminal_justice", "categories": ["attendance"],
+            "expiry_event": "end of probation",
+        },
+    )  # fmt: skip
     o["portal_invitation"], portal_token = portal_services.invitation_create(
         actor=director, patient=o["discharge_summary"].episode.patient
     )
