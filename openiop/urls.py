@@ -25,5 +25,6 @@ urlpatterns = [
     path("aftercare/", include("openiop.aftercare.urls")),
     path("portal/", include("openiop.portal.urls")),
     path("portal-access/", include("openiop.portal.staff_urls")),
+    path("fhir/r4/", include("openiop.fhir.urls")),
     path("", include("openiop.reports.urls")),
 ]

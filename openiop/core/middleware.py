@@ -176,6 +176,8 @@ class MfaRequiredMiddleware:
 
         path = request.path
         static = "/" + settings.STATIC_URL.lstrip("/")
+        if path.startswith("/fhir/"):
+            return True  # bearer tokens only there: a session opens nothing anyway
         return path == target or path.startswith(static) or path in {reverse("logout")}
 
     @staticmethod

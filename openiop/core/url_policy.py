@@ -13,6 +13,9 @@ methods it serves and, per method, the rule that decides who gets through:
 * ``NOT_FOUND``: a route that exists only so other URLs can be built; it answers 404 to all.
 * ``PORTAL``: a patient's or guardian's portal account only, on their own data; every staff
   role gets 404 (``openiop.portal.middleware``), anonymous visitors the log-in page.
+* ``FHIR``: the FHIR API (``/fhir/r4/``) takes a FHIR client's bearer token and nothing else:
+  a log-in session opens nothing there (401 OperationOutcome). Scopes, roles and Part 2
+  consents are checked per request (``openiop.fhir.access``; tested in ``openiop/fhir/tests``).
 
 The policy is declared by reading each view, not derived from it: the test
 ``openiop/core/tests/test_url_matrix.py`` sends a real request for every URL, method and role
@@ -36,6 +39,7 @@ class Marker(StrEnum):
     SUPERUSER = "superuser"
     NOT_FOUND = "not_found"
     PORTAL = "portal"
+    FHIR = "fhir"
 
 
 PUBLIC = Marker.PUBLIC
@@ -44,6 +48,7 @@ TOKEN_LINK = Marker.TOKEN_LINK
 SUPERUSER = Marker.SUPERUSER
 NOT_FOUND = Marker.NOT_FOUND
 PORTAL = Marker.PORTAL
+FHIR = Marker.FHIR
 
 Rule = Perm | tuple[Perm, ...] | Marker
 
@@ -325,6 +330,13 @@ POLICY: dict[str, dict[str, Rule]] = {
     "portal_staff:disable": _write(P.PORTAL_INVITE),
     "portal_staff:consent-request-new": _form(P.CONSENT_MANAGE),
     "portal_staff:consent-request-withdraw": _write(P.CONSENT_MANAGE),
+    # --- FHIR R4 (/fhir/r4/): FHIR client tokens only ----------------------------------------
+    "fhir:base": _read(NOT_FOUND),
+    "fhir:metadata": _read(PUBLIC),  # the CapabilityStatement holds no data
+    "fhir:type": {GET: FHIR, POST: FHIR},
+    "fhir:type-search": _write(FHIR),
+    "fhir:instance": _read(FHIR),
+    "fhir:everything": _read(FHIR),
 }
 
 
@@ -434,6 +446,7 @@ _MARKER_TEXT = {
     SUPERUSER: ("Django admin: staff or superuser flag", "no role"),
     NOT_FOUND: ("nothing (404 for everyone)", "nobody"),
     PORTAL: ("a patient or guardian portal account (own data only)", "no staff role (404)"),
+    FHIR: ("a FHIR client's bearer token with a SMART scope", "no session (401)"),
 }
 
 

@@ -42,6 +42,7 @@ from openiop.core.tests.url_matrix_targets import BODY, KWARGS, QUERY, kwargs_fo
 from openiop.core.tests.url_matrix_world import NOW, World, build_world
 from openiop.core.url_policy import (
     AUTHENTICATED,
+    FHIR,
     NOT_FOUND,
     POLICY,
     PORTAL,
@@ -322,6 +323,8 @@ def _verdict(name: str, rule: Any, role: Role | None, outcome: Outcome) -> tuple
     """(what the policy expects, does the outcome match it)."""
     if rule == NOT_FOUND:
         return "404", outcome.status == 404
+    if rule == FHIR:  # FHIR takes a client token only: a session (or nothing) gets 401
+        return "401", outcome.status == 401
     allowed = anonymous_allowed(rule) if role is None else role in allowed_roles(rule)
     if allowed:
         ok = (
@@ -474,7 +477,7 @@ def test_a_password_only_session_of_a_note_reader_reaches_no_page(world, setting
     problems, cells = [], 0
     for name in _matrix_names():
         for method, rule in POLICY[policy_key(name)].items():  # type: ignore[index]
-            if rule in (PUBLIC, TOKEN_LINK, NOT_FOUND) or name in exempt:
+            if rule in (PUBLIC, TOKEN_LINK, NOT_FOUND, FHIR) or name in exempt:
                 continue
             for url, body in _requests(world, name, method, Role.COUNSELOR):
                 cells += 1
