@@ -62,8 +62,12 @@ def scores(episode, counselor):
 def others(org):
     return [
         patient_create(
-            actor=None, organization=org, first_name=f"P{n}", last_name="Zeta",
-            date_of_birth=dt.date(1990, 1, n + 1), sex="male",
+            actor=None,
+            organization=org,
+            first_name=f"P{n}",
+            last_name="Zeta",
+            date_of_birth=dt.date(1990, 1, n + 1),
+            sex="male",
         )  # fmt: skip
         for n in range(3)
     ]
@@ -198,7 +202,6 @@ def test_a_patient_token_sees_only_that_patient(org, patient, others, scores):
 
 def test_other_organizations_are_invisible(other_org, patient):
     from conftest import make_user
-
     from openiop.accounts.permissions import Role
 
     stranger = make_user("stranger", other_org, Role.PROGRAM_DIRECTOR)

@@ -153,9 +153,7 @@ def test_a_guardian_signs_as_the_guardian(intake, patient, org):
         organization=org, patient=patient, name="Pat Whitfield", relationship="mother"
     )
     account = _account(patient, intake, guardian=guardian, username="pat-w")
-    services.guardian_visibility_set(
-        actor=intake, account=account, areas={"schedule", "consents"}
-    )
+    services.guardian_visibility_set(actor=intake, account=account, areas={"schedule", "consents"})
     row = services.consent_request_create(actor=intake, patient=patient, terms=PROBATION_TERMS)
     prefix = str(row.public_id)
     response = _client(account).post(
@@ -235,9 +233,7 @@ def test_a_guardian_cannot_check_in_for_the_patient(aftercare, intake, patient, 
         organization=org, patient=patient, name="Pat Whitfield", relationship="mother"
     )
     account = _account(patient, intake, guardian=guardian, username="pat-w")
-    services.guardian_visibility_set(
-        actor=intake, account=account, areas={"schedule", "plan"}
-    )
+    services.guardian_visibility_set(actor=intake, account=account, areas={"schedule", "plan"})
     client = _client(account)
     assert client.get(reverse("portal:plan")).status_code == 200
     url = reverse("portal:aftercare-check-in", args=[component.public_id])
