@@ -61,6 +61,11 @@ run: install
 	@mkdir -p var
 	$(BIN)/openiop migrate --noinput
 	$(BIN)/openiop demo --if-empty
+	@# The reminder worker (outbox: e-mail to the console, texts to var/sms/) runs beside the
+	@# server and stops with it; its log is var/logs/messages.log.
+	@mkdir -p var/logs; $(BIN)/openiop messages send --loop --interval 60 >> var/logs/messages.log 2>&1 & \
+	worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	echo "Reminder worker started (pid $$worker; log var/logs/messages.log)"; \
 	$(BIN)/openiop runserver $(RUN_ADDR)
 
 # pytest's exit code 5 ("no tests collected") fails this target like any other non-zero code.

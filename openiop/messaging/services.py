@@ -132,19 +132,7 @@ def reminders_queue(*, now: dt.datetime) -> int:
     if not records:
         return 0
     patients = {r.patient_id: r.patient for r in records}
-    prefs = {p.patient_id: p for p in ContactPreference.unscoped.filter(patient_id__in=patients)}
-    missing = [pid for pid in patients if pid not in prefs]
-    if missing:
-        ContactPreference.objects.bulk_create(
-            [
-                ContactPreference(patient=patients[pid], **_defaults(patients[pid]))
-                for pid in missing
-            ],
-            ignore_conflicts=True,
-        )
-        prefs = {
-            p.patient_id: p for p in ContactPreference.unscoped.filter(patient_id__in=patients)
-        }
+    prefs = _preferences(patients)
     wanted: dict[str, OutboxMessage] = {}
     for record in records:
         pref, session = prefs[record.patient_id], record.session
@@ -162,6 +150,31 @@ def reminders_queue(*, now: dt.datetime) -> int:
                 channel=channel, to=pref.address(channel), subject=subject, body=body,
                 kind=OutboxMessage.Kind.SESSION_REMINDER, send_after=now, dedupe_key=key,
             )  # fmt: skip
+    return _queue_new(wanted)
+
+
+def _preferences(patients: dict[int, Patient]) -> dict[int, ContactPreference]:
+    """Each patient's preference, created from their e-mail and phone where missing."""
+    prefs = {p.patient_id: p for p in ContactPreference.unscoped.filter(patient_id__in=patients)}
+    missing = [pid for pid in patients if pid not in prefs]
+    if missing:
+        ContactPreference.objects.bulk_create(
+            [
+                ContactPreference(patient=patients[pid], **_defaults(patients[pid]))
+                for pid in missing
+            ],
+            ignore_conflicts=True,
+        )
+        prefs = {
+            p.patient_id: p for p in ContactPreference.unscoped.filter(patient_id__in=patients)
+        }
+    return prefs
+
+
+def _queue_new(wanted: dict[str, OutboxMessage]) -> int:
+    """Insert the messages whose dedupe key is new, with one audit row each."""
+    if not wanted:
+        return 0
     existing = set(
         OutboxMessage.unscoped.filter(dedupe_key__in=list(wanted)).values_list(
             "dedupe_key", flat=True
@@ -179,6 +192,75 @@ def reminders_queue(*, now: dt.datetime) -> int:
                 detail={"kind": message.kind, "channel": message.channel},
             )  # fmt: skip
     return len(new)
+
+
+def _plain(
+    kind: str, patients: dict[int, Patient], keys: dict[int, str], now: dt.datetime
+) -> dict[str, OutboxMessage]:
+    """One message of ``kind`` per patient and allowed channel (no time in the text)."""
+    prefs = _preferences(patients)
+    wanted: dict[str, OutboxMessage] = {}
+    for pid, patient in patients.items():
+        pref = prefs[pid]
+        for channel in OutboxMessage.Channel.values:
+            if not pref.allows(channel):
+                continue
+            subject, body = wording.render(
+                kind, channel, organization=patient.organization, now=now
+            )
+            key = f"{keys[pid]}:{channel}"
+            wanted[key] = OutboxMessage(
+                organization_id=patient.organization_id, patient=patient, channel=channel,
+                to=pref.address(channel), subject=subject, body=body, kind=kind,
+                send_after=now, dedupe_key=key,
+            )  # fmt: skip
+    return wanted
+
+
+def follow_up_messages_queue(*, now: dt.datetime) -> int:
+    """Aftercare follow-ups: on the due date (or within the week after it, if the runner was
+    down) ask the patient to call, once per follow-up. The text says only "would like to check
+    in" (wording.TEMPLATES)."""
+    from openiop.aftercare.models import FollowUp
+
+    today = now.date()
+    rows = list(
+        FollowUp.unscoped.filter(
+            status=FollowUp.Status.PENDING,
+            due_on__lte=today,
+            due_on__gt=today - dt.timedelta(days=7),
+        ).select_related("patient__organization")
+    )
+    patients = {f.patient_id: f.patient for f in rows}
+    keys = {f.patient_id: f"follow_up:{f.public_id}" for f in rows}
+    return _queue_new(_plain(OutboxMessage.Kind.FOLLOW_UP, patients, keys, now))
+
+
+def questionnaire_messages_queue(*, now: dt.datetime) -> int:
+    """Patients with a portal log-in and a questionnaire due by their program's schedule: one
+    message per instrument and due date ("a short form is waiting in your online account")."""
+    from openiop.enrollment.models import Episode
+    from openiop.portal.models import PortalAccount
+    from openiop.questionnaires.selectors import questionnaires_due
+
+    with_portal = PortalAccount.unscoped.filter(kind="patient", is_active=True).values("patient_id")
+    episodes = list(
+        Episode.unscoped.filter(patient_id__in=with_portal)
+        .exclude(status=Episode.Status.DISCHARGED)
+        .exclude(admitted_on__isnull=True)
+        .select_related("patient__organization", "program__site")
+    )
+    patients: dict[int, Patient] = {}
+    keys: dict[int, str] = {}
+    for episode in episodes:
+        due = questionnaires_due(episode, episode.program.site.today())
+        if due:
+            first = min(due, key=lambda d: (d.due_on, d.instrument))
+            patients[episode.patient_id] = episode.patient
+            keys[episode.patient_id] = (
+                f"questionnaire:{episode.patient.public_id}:{first.instrument}:{first.due_on}"
+            )
+    return _queue_new(_plain(OutboxMessage.Kind.QUESTIONNAIRE, patients, keys, now))
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """Keep portal accounts inside the portal, and staff out of it (issue 10, security.md).
 
 A portal user (``User.is_portal``) reaches only ``/portal/``, static files and their own
-log-out and password pages; every other URL answers 404, exactly as a record of another
-organization does, so the staff application's existence reveals nothing. ``/`` sends them to
+log-out, password and two-step sign-in (TOTP) pages; every other URL answers 404, exactly as a
+record of another organization does, so the staff application's existence reveals nothing. ``/`` sends them to
 their portal home. Portal pages check the other direction themselves
 (``openiop.portal.access.portal_view``): staff get 404 there.
 """
@@ -15,7 +15,7 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-ALLOWED_PREFIXES = ("/portal/", "/accounts/logout/", "/accounts/password/")
+ALLOWED_PREFIXES = ("/portal/", "/accounts/logout/", "/accounts/password/", "/accounts/mfa/")
 
 
 class PortalIsolationMiddleware:

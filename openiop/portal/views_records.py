@@ -82,6 +82,9 @@ def questionnaire_fill(request: HttpRequest, account: PortalAccount, key: str) -
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
+            questionnaire_services.invitation_fulfil(
+                actor=account.user, response=response, request=request
+            )
             context.update(done=True, crisis=bool(response.alert_flags))
             return render(request, "portal/questionnaire_fill.html", context)
     return render(

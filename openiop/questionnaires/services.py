@@ -385,6 +385,35 @@ def invitation_complete(
     raise _refuse(token, locked, request)
 
 
+def invitation_fulfil(
+    *, actor: Any, response: QuestionnaireResponse, request: HttpRequest | None = None
+) -> QuestionnaireInvitation | None:
+    """The patient answered in the portal what a pending link asked for: use the link up with
+    that response (so staff see it answered, and the link no longer works)."""
+    with transaction.atomic():
+        now = timezone.now()
+        pending = (
+            QuestionnaireInvitation.objects.select_for_update()
+            .filter(
+                organization_id=response.organization_id, patient_id=response.patient_id,
+                instrument=response.instrument, used_at__isnull=True, revoked_at__isnull=True,
+                expires_at__gt=now,
+            )  # fmt: skip
+            .order_by("-created_at")
+            .first()
+        )
+        if pending is None:
+            return None
+        pending.used_at = now
+        pending.response = response
+        pending.save(update_fields=["used_at", "response", "updated_at"])
+        _invitation_audit(
+            actor=actor, verb="complete", invitation=pending, request=request,
+            response=str(response.public_id),
+        )  # fmt: skip
+        return pending
+
+
 # -- program schedules -----------------------------------------------------------------------
 
 

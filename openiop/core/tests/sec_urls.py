@@ -139,6 +139,7 @@ OBJECT_URLS: dict[str, dict[str, Any]] = {
     "calendar:feed": {"token": "feed_token"},
     "questionnaires:link-respond": {"token": "invitation_token"},
     "portal:accept": {"token": "portal_token"},
+    "messaging:sms-inbound": {"token": ("=", "sms-inbound-token-not-set")},
     "portal:questionnaire-fill": {"key": ("=", "phq9")},
     "portal:consent-revoke": {"public_id": "consent"},
     "portal:consent-sign": {"public_id": "consent_request"},
@@ -160,10 +161,13 @@ PLAN_PARTS = {
     "intervention": ("draft_objective", "draft_intervention"),
 }
 
-CAPABILITY_URLS = frozenset({"calendar:feed", "questionnaires:link-respond", "portal:accept"})
+CAPABILITY_URLS = frozenset(
+    {"calendar:feed", "questionnaires:link-respond", "portal:accept", "messaging:sms-inbound"}
+)
 
-# Pages of the Django admin and the API are covered elsewhere (admin: staff-only; API below).
-SKIP_NAMESPACES = ("admin", "api-v1")
+# Pages of the Django admin and the API are covered elsewhere (admin: staff-only; API below;
+# FHIR: bearer tokens only, its organization isolation is tested in openiop/fhir/tests).
+SKIP_NAMESPACES = ("admin", "api-v1", "fhir")
 
 
 def walk_urls() -> Iterator[tuple[str, list[str]]]:

@@ -249,8 +249,14 @@ def world(
         Role.PROGRAM_DIRECTOR: supervisor, Role.FRONT_DESK: front_desk, Role.BILLING: billing,
         Role.AUDITOR: auditor, Role.ADMIN: make_user("admin", org, Role.ADMIN),
     }  # fmt: skip
-    return build_world(org=org, site=site, room=room, program=program, patient=patient,
-                       episode=episode, users=users)  # fmt: skip
+    from django.conf import settings as django_settings
+
+    # The SMS provider's reply webhook opens only with the configured token.
+    monkeypatch.setattr(django_settings, "OPENIOP_SMS_INBOUND_TOKEN", "matrix-sms-inbound-token")
+    world = build_world(org=org, site=site, room=room, program=program, patient=patient,
+                        episode=episode, users=users)  # fmt: skip
+    world.tokens["sms"] = "matrix-sms-inbound-token"
+    return world
 
 
 def test_the_world_has_what_the_urls_need(world):
@@ -508,11 +514,12 @@ def test_the_admin_opens_for_a_superuser_only(world, client):
 def test_a_token_link_without_its_token_is_a_404(world, client):
     """TOKEN_LINK rows are public only with the secret: a guessed token opens nothing."""
     for name in (n for n, m in POLICY.items() if TOKEN_LINK in m.values()):
-        key = {"calendar:feed": "feed", "portal:accept": "portal"}.get(name, "link")
-        real = world.tokens[key]
+        key = {"calendar:feed": "feed", "portal:accept": "portal", "messaging:sms-inbound": "sms"}
+        real = world.tokens[key.get(name, "link")]
         guessed = real[:-4] + ("aaaa" if not real.endswith("aaaa") else "bbbb")
-        assert client.get(reverse(name, kwargs={"token": guessed})).status_code == 404, name
-        assert client.get(reverse(name, kwargs={"token": real})).status_code == 200, name
+        send = client.post if "GET" not in POLICY[name] else client.get
+        assert send(reverse(name, kwargs={"token": guessed})).status_code == 404, name
+        assert send(reverse(name, kwargs={"token": real})).status_code == 200, name
 
 
 def test_only_sud_note_writers_start_an_sud_counseling_note(world):

@@ -223,7 +223,7 @@ def test_command_queues_and_delivers(booked, settings, capsys):
     with time_machine.travel(NOW, tick=False):
         call_command("messages", "send")
     err = capsys.readouterr().err
-    assert "queued 2 reminder(s)" in err and "2 sent" in err
+    assert "queued 2 session reminder(s)" in err and "2 sent" in err
     assert len(mail.outbox) == 1 and len(_sms_lines(settings)) == 1
 
 

@@ -274,3 +274,20 @@ def test_anonymous_goes_to_log_in(client, phq9_due):
     for url in [*(reverse(n) for n in PAGES), reverse("portal:questionnaire-fill", args=["phq9"])]:
         response = client.get(url)
         assert response.status_code == 302 and reverse("login") in response["Location"], url
+
+
+def test_answering_in_the_portal_uses_up_the_link_the_team_sent(
+    portal, account, patient, counselor
+):
+    from openiop.questionnaires.models import QuestionnaireInvitation
+
+    invitation, token = q_services.invitation_create(
+        actor=counselor, patient=patient, instrument="phq9"
+    )
+    page = portal.post(reverse("portal:questionnaire-fill", args=["phq9"]), _phq9(item9=0))
+    assert page.status_code == 200
+    invitation = QuestionnaireInvitation.objects.get(pk=invitation.pk)
+    response = QuestionnaireResponse.objects.get(patient=patient)
+    assert invitation.used_at is not None and invitation.response == response
+    # The link itself no longer opens the form.
+    assert Client().get(reverse("questionnaires:link-respond", args=[token])).status_code != 200

@@ -276,3 +276,37 @@ def test_guardians_have_no_reminder_page(intake, patient, org):
     )
     account = _account(patient, intake, guardian=guardian, username="pat-w")
     assert _client(account).get(reverse("portal:preferences")).status_code == 404
+
+
+# --- optional two-step sign-in (TOTP) -----------------------------------------------------------
+
+
+def test_a_patient_can_turn_on_two_step_sign_in_and_is_asked_for_the_code(account, portal):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from openiop.accounts.tests.helpers import current_code, password_login
+
+    settings_page = portal.get(reverse("accounts:mfa-settings"))
+    assert settings_page.status_code == 200
+    assert b"portal-nav" in settings_page.content  # the portal's layout, not the staff one
+    assert b"Set up two-factor authentication" in settings_page.content
+    portal.get(reverse("accounts:mfa-setup"))
+    device = TOTPDevice.objects.get(user=account.user, confirmed=False)
+    done = portal.post(reverse("accounts:mfa-setup"), {"code": current_code(device)})
+    assert done.status_code == 200
+    portal.post(reverse("logout"))
+
+    fresh = Client()
+    password_login(fresh, account.user, password=PASSWORD)
+    blocked = fresh.get(reverse("portal:home"))
+    assert blocked.status_code == 302 and blocked["Location"].startswith(
+        reverse("accounts:mfa-verify")
+    )
+    with time_machine.travel(NOW + dt.timedelta(seconds=31), tick=False):
+        device.refresh_from_db()
+        ok = fresh.post(
+            reverse("accounts:mfa-verify"),
+            {"code": current_code(device), "next": reverse("portal:home")},
+        )
+        assert ok.status_code == 302
+        assert fresh.get(reverse("portal:home")).status_code == 200

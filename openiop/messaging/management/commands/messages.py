@@ -14,7 +14,12 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from openiop.messaging.services import outbox_deliver, reminders_queue
+from openiop.messaging.services import (
+    follow_up_messages_queue,
+    outbox_deliver,
+    questionnaire_messages_queue,
+    reminders_queue,
+)
 
 
 class Command(BaseCommand):
@@ -39,7 +44,12 @@ class Command(BaseCommand):
     def _once(self, limit: int) -> None:
         now = timezone.now()
         queued = reminders_queue(now=now)
-        self._say(f"{now:%Y-%m-%d %H:%M:%S}Z queued {queued} reminder(s)")
+        follow_ups = follow_up_messages_queue(now=now)
+        forms = questionnaire_messages_queue(now=now)
+        self._say(
+            f"{now:%Y-%m-%d %H:%M:%S}Z queued {queued} session reminder(s), "
+            f"{follow_ups} follow-up message(s), {forms} questionnaire reminder(s)"
+        )
         result = outbox_deliver(now=now, limit=limit)
         self._say(
             f"delivered: {result.sent} sent, {result.retrying} to retry, "
