@@ -237,6 +237,8 @@ LOGGING = {
 
 # Chart cache (rendered SVGs) and the API's page size.
 OPENIOP_API_PAGE_SIZE = envint("OPENIOP_API_PAGE_SIZE", 100)
+# FHIR Bulk Data $export files: <dir>/<job>/<Type>.ndjson (openiop.fhir.bulk).
+OPENIOP_FHIR_EXPORT_DIR = Path(envstr("OPENIOP_FHIR_EXPORT_DIR", str(VAR_DIR / "fhir-exports")))
 # How long a one-time questionnaire link (sent to a patient's phone) stays valid.
 OPENIOP_QUESTIONNAIRE_LINK_HOURS = envint("OPENIOP_QUESTIONNAIRE_LINK_HOURS", 72)
 # 42 CFR Part 2: the age from which a minor's own consent suffices, per state (2.14); counsel
@@ -269,6 +271,9 @@ OPENIOP_PORTAL_GUARDIAN_SEES = tuple(
 )
 OPENIOP_VIDEO_PROVIDER = envstr("OPENIOP_VIDEO_PROVIDER", "jitsi")
 OPENIOP_VIDEO_BASE_URL = envstr("OPENIOP_VIDEO_BASE_URL", "https://meet.jit.si/")
+# Replies to reminder texts (STOP / START): the SMS provider posts them to
+# /messages/sms/inbound/<OPENIOP_SMS_INBOUND_TOKEN>/. Empty (the default): that URL is a 404.
+OPENIOP_SMS_INBOUND_TOKEN = envstr("OPENIOP_SMS_INBOUND_TOKEN", "")
 OPENIOP_AUDIT_REPORT_PAGE_SIZE = envint("OPENIOP_AUDIT_REPORT_PAGE_SIZE", 50)
 OPENIOP_AUDIT_REPORT_MAX_PAGE = envint("OPENIOP_AUDIT_REPORT_MAX_PAGE", 200)
 OPENIOP_AUDIT_EXPORT_MAX_ROWS = envint("OPENIOP_AUDIT_EXPORT_MAX_ROWS", 100_000)

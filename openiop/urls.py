@@ -26,5 +26,6 @@ urlpatterns = [
     path("portal/", include("openiop.portal.urls")),
     path("portal-access/", include("openiop.portal.staff_urls")),
     path("fhir/r4/", include("openiop.fhir.urls")),
+    path("messages/", include("openiop.messaging.urls")),
     path("", include("openiop.reports.urls")),
 ]

@@ -54,6 +54,7 @@ Rule = Perm | tuple[Perm, ...] | Marker
 
 P = Perm
 GET, POST, PATCH = "GET", "POST", "PATCH"
+DELETE = "DELETE"
 
 
 def _read(perm: Rule) -> dict[str, Rule]:
@@ -330,6 +331,9 @@ POLICY: dict[str, dict[str, Rule]] = {
     "portal_staff:disable": _write(P.PORTAL_INVITE),
     "portal_staff:consent-request-new": _form(P.CONSENT_MANAGE),
     "portal_staff:consent-request-withdraw": _write(P.CONSENT_MANAGE),
+    # --- reminders: the outbox (staff) and the SMS provider's reply webhook -------------------
+    "messaging:outbox": _read(P.PORTAL_INVITE),
+    "messaging:sms-inbound": _write(TOKEN_LINK),  # the token in the URL is the credential
     # --- FHIR R4 (/fhir/r4/): FHIR client tokens only ----------------------------------------
     "fhir:base": _read(NOT_FOUND),
     "fhir:metadata": _read(PUBLIC),  # the CapabilityStatement holds no data
@@ -337,6 +341,10 @@ POLICY: dict[str, dict[str, Rule]] = {
     "fhir:type-search": _write(FHIR),
     "fhir:instance": _read(FHIR),
     "fhir:everything": _read(FHIR),
+    "fhir:export-kickoff": _read(FHIR),
+    "fhir:export-patients": _read(FHIR),
+    "fhir:export-status": {GET: FHIR, DELETE: FHIR},
+    "fhir:export-file": _read(FHIR),
 }
 
 

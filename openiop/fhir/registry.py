@@ -206,6 +206,27 @@ def _render_episodes(rows: list[Any], ctx: MapContext, env: dict[str, Any]) -> l
     ]
 
 
+def _render_encounters(
+    rows: list[Any], ctx: MapContext, env: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Load each page's sessions once (not a 7-way join per attendance row)."""
+    from openiop.scheduling.models import Session
+
+    ids = {r.session_id for r in rows}
+    sessions = {
+        s.pk: s
+        for s in Session.objects.filter(pk__in=ids)
+        .select_related("program__site", "room")
+        .prefetch_related("facilitators")
+    }
+    out = []
+    for r in rows:
+        r.session = sessions[r.session_id]
+        r.organization = env["organization"]
+        out.append(encounter.to_fhir(r, ctx=ctx))
+    return out
+
+
 def _render_appointments(
     rows: list[Any],
     ctx: MapContext,
