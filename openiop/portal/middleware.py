@@ -2,8 +2,8 @@
 
 A portal user (``User.is_portal``) reaches only ``/portal/``, static files and their own
 log-out, password and two-step sign-in (TOTP) pages; every other URL answers 404, exactly as a
-record of another organization does, so the staff application's existence reveals nothing. ``/`` sends them to
-their portal home. Portal pages check the other direction themselves
+record of another organization does, so the staff application's existence reveals nothing.
+``/`` sends them to their portal home. Portal pages check the other direction themselves
 (``openiop.portal.access.portal_view``): staff get 404 there.
 """
 
