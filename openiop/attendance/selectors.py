@@ -102,6 +102,73 @@ def compliance_for_program_week(
     return rows
 
 
+def compliance_for_programs_week(
+    *, programs: list[Program], now: dt.datetime
+) -> dict[int, tuple[dt.date, list[EpisodeCompliance]]]:
+    """``compliance_for_program_week`` for many programs at once, each in its own site-local
+    current week: three queries whatever the number of programs (the dashboard of a 40-program
+    organization costs the same queries as one of three). Program pk -> (week start, rows)."""
+    if not programs:
+        return {}
+    weeks = {p.pk: week_start_for(now.astimezone(p.site.tz).date()) for p in programs}
+    bounds = {p.pk: local_week_bounds(weeks[p.pk], p.site.tz) for p in programs}
+    lo = min(b[0] for b in bounds.values())
+    hi = max(b[1] for b in bounds.values())
+    earliest = min(weeks.values())
+    latest_end = max(weeks.values()) + dt.timedelta(days=6)
+    episodes = list(
+        Episode.objects.for_org(programs[0].organization_id)
+        .filter(program__in=programs, admitted_on__isnull=False, admitted_on__lte=latest_end)
+        .exclude(discharged_on__lt=earliest)
+        .select_related("patient", "primary_counselor")
+        .prefetch_related(
+            Prefetch(
+                "status_changes",
+                queryset=EpisodeStatusChange.objects.order_by("effective_on", "id"),
+            ),
+            Prefetch(
+                "attendance",
+                queryset=AttendanceRecord.objects.filter(
+                    session__starts_at__gte=lo, session__starts_at__lt=hi
+                ).select_related("session"),
+            ),
+        )
+    )
+    by_program: dict[int, list[Episode]] = defaultdict(list)
+    for e in episodes:
+        week = weeks[e.program_id]
+        week_end = week + dt.timedelta(days=6)
+        if e.admitted_on > week_end or (e.discharged_on and e.discharged_on < week):
+            continue
+        by_program[e.program_id].append(e)
+    out: dict[int, tuple[dt.date, list[EpisodeCompliance]]] = {}
+    for program in programs:
+        week = weeks[program.pk]
+        week_end = week + dt.timedelta(days=6)
+        p_lo, p_hi = bounds[program.pk]
+        mine = by_program.get(program.pk, [])
+        calc = WeeklyHours(rule_for(program), week, program.site.tz, now)
+        for episode in mine:
+            calc.add(
+                EpisodeWeek(
+                    key=episode.pk,
+                    admitted_on=episode.admitted_on,
+                    discharged_on=episode.discharged_on,
+                    on_hold_days=hold_days(list(episode.status_changes.all()), week, week_end),
+                    occurrences=tuple(
+                        _occurrence(r)
+                        for r in episode.attendance.all()
+                        if p_lo <= r.session.starts_at < p_hi
+                    ),
+                )
+            )
+        results = calc.compute()
+        rows = [EpisodeCompliance(episode=e, result=results[e.pk]) for e in mine]
+        rows.sort(key=lambda r: (r.episode.patient.last_name, r.episode.patient.first_name))
+        out[program.pk] = (week, rows)
+    return out
+
+
 def compliance_for_episode(
     *, episode: Episode, now: dt.datetime | None = None, max_weeks: int = 26
 ) -> list[WeekResult]:

@@ -354,7 +354,7 @@ def _alert_for(usage: Usage) -> AuthorizationAlert | None:
 
 
 def authorization_alerts(
-    user: Any, today: dt.date, *, request: HttpRequest | None = None
+    user: Any, today: dt.date, *, request: HttpRequest | None = None, limit: int | None = None
 ) -> list[AuthorizationAlert]:
     """Alerts for every episode in treatment (admitted on or before ``today``, not discharged).
 
@@ -421,22 +421,41 @@ def authorization_alerts(
             )
         )  # fmt: skip
     alerts.sort(key=lambda a: a.sort_key)
+    total = len(alerts)
+    if limit is not None:
+        alerts = alerts[:limit]  # the most urgent first: only those are shown (and audited)
     audit_log_many(
         actor=user,
         action="openiop.billing.authorization.alerts",
         category=CAT,
         patients=[a.patient for a in alerts],
         request=request,
-        detail={"alerts": len(alerts), "today": today.isoformat()},
+        detail={"alerts": total, "shown": len(alerts), "today": today.isoformat()},
     )
+    if limit is not None:
+        return _Counted(alerts, total)
     return alerts
 
 
+class _Counted(list):  # type: ignore[type-arg]
+    """A shown slice that still knows how many there were."""
+
+    def __init__(self, rows: list[Any], total: int) -> None:
+        super().__init__(rows)
+        self.total = total
+
+
 def authorization_alerts_context(
-    user: Any, today: dt.date, *, request: HttpRequest | None = None
+    user: Any, today: dt.date, *, request: HttpRequest | None = None, limit: int | None = None
 ) -> dict[str, Any]:
     """Context for ``billing/_authorization_alerts.html``; ``None`` hides the panel for roles
     that may not see authorizations."""
     if not user_has_perm(user, Perm.AUTHORIZATION_VIEW):
         return {"authorization_alerts": None}
-    return {"authorization_alerts": authorization_alerts(user, today, request=request)}
+    rows = authorization_alerts(user, today, request=request, limit=limit)
+    total = getattr(rows, "total", len(rows))
+    return {"authorization_alerts": rows, "authorization_alerts_total": total}
+
+
+# The dashboard panel lists this many (the most urgent) and gives the total.
+PANEL_ROWS = 25

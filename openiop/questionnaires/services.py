@@ -395,8 +395,11 @@ def invitation_fulfil(
         pending = (
             QuestionnaireInvitation.objects.select_for_update()
             .filter(
-                organization_id=response.organization_id, patient_id=response.patient_id,
-                instrument=response.instrument, used_at__isnull=True, revoked_at__isnull=True,
+                organization_id=response.organization_id,
+                patient_id=response.patient_id,
+                instrument=response.instrument,
+                used_at__isnull=True,
+                revoked_at__isnull=True,
                 expires_at__gt=now,
             )  # fmt: skip
             .order_by("-created_at")

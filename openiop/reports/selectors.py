@@ -11,9 +11,9 @@ from typing import Any
 from django.db.models import Prefetch, Q
 
 from openiop.accounts.permissions import Perm
-from openiop.attendance.compliance import Status, week_start_for
+from openiop.attendance.compliance import Status
 from openiop.attendance.models import AttendanceRecord
-from openiop.attendance.selectors import compliance_for_program_week
+from openiop.attendance.selectors import compliance_for_programs_week
 from openiop.core.access import require_perm
 from openiop.organizations.models import Program, Site
 from openiop.patients.models import Patient
@@ -152,10 +152,15 @@ def dashboard_for(user: Any, now: dt.datetime) -> Dashboard:
 
     at_risk: list[AtRisk] = []
     summaries: list[ProgramSummary] = []
-    programs = Program.objects.for_org(org_id).filter(is_active=True).select_related("site")
-    for program in programs.order_by("name"):
-        week = week_start_for(now.astimezone(program.site.tz).date())
-        rows = compliance_for_program_week(program=program, week_start=week, now=now)
+    programs = list(
+        Program.objects.for_org(org_id)
+        .filter(is_active=True)
+        .select_related("site")
+        .order_by("name")
+    )
+    weekly = compliance_for_programs_week(programs=programs, now=now)
+    for program in programs:
+        week, rows = weekly[program.pk]
         counts = Counter(str(r.result.status) for r in rows)
         summaries.append(
             ProgramSummary(program, week, {str(s): counts.get(str(s), 0) for s in STATUS_ORDER})

@@ -20,6 +20,10 @@ from openiop.core.models import AuditEvent
 from openiop.reports.charts import ProgramBar, compliance_summary_svg
 from openiop.reports.selectors import dashboard_for
 
+# Dashboard panels list the most urgent rows and give the total (a panel of thousands of rows
+# helps nobody and would make the page's cost grow with the organization).
+PANEL_ROWS = 25
+
 
 def _work_panels(request: HttpRequest) -> dict[str, Any]:
     from openiop.aftercare.selectors import follow_ups_panel_context, gone_quiet_panel_context
@@ -41,7 +45,7 @@ def _work_panels(request: HttpRequest) -> dict[str, Any]:
         "cosign_queue": (
             cosign_queue(user, request=request) if user_has_perm(user, Perm.NOTE_COSIGN) else []
         ),
-        **authorization_alerts_context(user, today, request=request),
+        **authorization_alerts_context(user, today, request=request, limit=PANEL_ROWS),
         **discharge_due_context(user, today, request=request),
         **break_glass_panel_context(user, request=request),
         **follow_ups_panel_context(user, today, request=request),

@@ -78,23 +78,31 @@ class SummaryDue:
         return (self.due_on - self.today).days
 
 
-def discharge_summaries_due(
-    user: Any, today: dt.date, *, request: HttpRequest | None = None
-) -> list[SummaryDue]:
-    """Discharged episodes without a signed summary, most overdue first. An episode that
-    continued in another program (a transfer) is not a discharge from treatment and is left out.
-    Roles without ``NOTE_VIEW`` get an empty list. Two queries plus one audit row."""
-    if not user_has_perm(user, Perm.NOTE_VIEW):
-        return []
+def _due_queryset(user: Any) -> Any:
     signed = DischargeSummary.objects.filter(
         episode=OuterRef("pk"), amends__isnull=True, status=DischargeSummary.Status.SIGNED
     )
-    episodes = list(
+    return (
         scope_to_caseload(Episode.objects.for_org(user.organization_id), user)
         .filter(status=Episode.Status.DISCHARGED, discharged_on__isnull=False)
         .filter(~Exists(signed), transferred_to__isnull=True)
-        .select_related("patient", "program", "primary_counselor")
-        .prefetch_related(
+    )
+
+
+def discharge_summaries_due(
+    user: Any, today: dt.date, *, request: HttpRequest | None = None, limit: int | None = None
+) -> list[SummaryDue]:
+    """Discharged episodes without a signed summary, most overdue first. An episode that
+    continued in another program (a transfer) is not a discharge from treatment and is left out.
+    ``limit``: only the earliest discharges (the most overdue), for the dashboard panel.
+    Roles without ``NOTE_VIEW`` get an empty list. Two queries plus one audit row."""
+    if not user_has_perm(user, Perm.NOTE_VIEW):
+        return []
+    qs = _due_queryset(user).order_by("discharged_on", "pk")
+    if limit is not None:
+        qs = qs[:limit]
+    episodes = list(
+        qs.select_related("patient", "program", "primary_counselor").prefetch_related(
             Prefetch(
                 "discharge_summaries",
                 queryset=DischargeSummary.objects.filter(amends__isnull=True),
@@ -126,4 +134,10 @@ def discharge_due_context(
     """Context for ``clinical/_discharge_due.html``; None hides the panel for other roles."""
     if not user_has_perm(user, Perm.NOTE_VIEW):
         return {"discharge_summaries_due": None}
-    return {"discharge_summaries_due": discharge_summaries_due(user, today, request=request)}
+    rows = discharge_summaries_due(user, today, request=request, limit=PANEL_ROWS)
+    total = len(rows) if len(rows) < PANEL_ROWS else _due_queryset(user).count()
+    return {"discharge_summaries_due": rows, "discharge_summaries_due_total": total}
+
+
+# The dashboard panel lists this many (the most overdue) and gives the total.
+PANEL_ROWS = 25
