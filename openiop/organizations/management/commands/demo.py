@@ -29,7 +29,22 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-        parser.add_argument("--patients", type=int, default=60, help="patients (default 60)")
+        parser.add_argument(
+            "--scale",
+            choices=("small", "large"),
+            default="small",
+            help="small: the Riverbend demo clinic (default); large: a 10-site organization "
+            "with five years of history, for benchmarks (see openiop/organizations/demo_large.py)",
+        )
+        parser.add_argument(
+            "--patients",
+            type=int,
+            default=None,
+            help="patients (default 60; 20000 with --scale large)",
+        )
+        parser.add_argument(
+            "--years", type=int, default=5, help="years of history with --scale large (default 5)"
+        )
         parser.add_argument("--weeks", type=int, default=8, help="weeks of history (default 8)")
         parser.add_argument(
             "--if-empty",
@@ -44,7 +59,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        patients, weeks = options["patients"], options["weeks"]
+        if options["scale"] == "large":
+            self._large(options)
+            return
+        patients = 60 if options["patients"] is None else options["patients"]
+        weeks = options["weeks"]
         if patients < 1 or patients > 5000:
             raise CommandError("--patients must be between 1 and 5000")
         if weeks < 1 or weeks > 52:
@@ -87,6 +106,72 @@ class Command(BaseCommand):
             )
         )
         self._logins()
+
+    def _large(self, options: dict[str, Any]) -> None:
+        from openiop.organizations import demo_large
+
+        patients = options["patients"] or demo_large.DEFAULT_PATIENTS
+        years = options["years"]
+        if patients < 10 or patients > 200_000:
+            raise CommandError("--patients must be between 10 and 200000 with --scale large")
+        if years < 1 or years > 10:
+            raise CommandError("--years must be between 1 and 10")
+        today = (
+            _date(options["today"])
+            if options["today"]
+            else timezone.localdate(timezone=demo.DEMO_TZ)
+        )
+        if demo_large.database_has_large():
+            if options["if_empty"]:
+                self.stdout.write("The large organization already exists; nothing was built.")
+                return
+            raise CommandError(f"{demo_large.ORG_NAME} already exists in this database")
+        quiet = options.get("verbosity", 1) == 0
+        bars: dict[str, tqdm] = {}
+
+        def progress(phase: str, done: int, total: int, counts: dict[str, int]) -> None:
+            bar = bars.get(phase)
+            if bar is None:
+                bar = bars[phase] = tqdm(
+                    total=total, desc=phase, unit="wk" if phase == "history" else "row",
+                    file=self.stderr._out, disable=quiet, dynamic_ncols=True,
+                )  # fmt: skip
+            bar.update(done - bar.n)
+            if counts:
+                keys = ("sessions", "attendance", "notes", "questionnaires", "claims",
+                        "audit_events", "patients", "episodes")  # fmt: skip
+                bar.set_postfix({k: counts[k] for k in keys if k in counts}, refresh=False)
+            if done >= total:
+                bar.close()
+
+        started = time.monotonic()
+        result = demo_large.build_large(
+            seed=options["seed"], patients=patients, years=years, today=today, progress=progress
+        )
+        for bar in bars.values():
+            bar.close()
+        elapsed = time.monotonic() - started
+        self.stdout.write(self._table(result.counts, result.seconds, elapsed))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Built {demo_large.ORG_NAME} for {today:%A %Y-%m-%d} in {elapsed:.1f} s."
+            )
+        )
+        rows = [("Username", "Role", "Password"), *result.logins]
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        for row in rows:
+            self.stdout.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+
+    @staticmethod
+    def _table(counts: dict[str, int], seconds: dict[str, float], elapsed: float) -> str:
+        from openiop.organizations import demo_large
+
+        lines = ["", f"{'phase':<16}{'seconds':>10}", "-" * 26]
+        lines += [f"{p:<16}{seconds.get(p, 0.0):>10.1f}" for p in demo_large.PHASES]
+        lines += ["-" * 26, f"{'total':<16}{elapsed:>10.1f}", ""]
+        lines += [f"{'rows':<16}{'count':>12}", "-" * 28]
+        lines += [f"{k:<16}{v:>12,}" for k, v in counts.items()]
+        return "\n".join(lines) + "\n"
 
     def _logins(self) -> None:
         rows = [("Username", "Role", "Password"), *demo.logins()]
