@@ -37,6 +37,8 @@ class Point:
 
 
 def _band_colors(n: int) -> list[str]:
+    if n == 0:
+        return []  # an instrument without severity bands (e.g. the C-SSRS screener)
     if n <= 1:
         return [BAND_COLORS[0]]
     step = (len(BAND_COLORS) - 1) / (n - 1)
