@@ -324,6 +324,7 @@ POLICY: dict[str, dict[str, Rule]] = {
     "portal:plan": _read(PORTAL),
     "portal:aftercare-check-in": _write(PORTAL),
     "portal:preferences": _form(PORTAL),
+    "portal:calendar": _form(PORTAL),
     "portal:session-join": _write(PORTAL),
     "portal:session-leave": _write(PORTAL),
     "portal_staff:access": _read(P.PORTAL_INVITE),

@@ -20,6 +20,7 @@ urlpatterns = [
         name="aftercare-check-in",
     ),
     path("reminders/", views_plan.preferences, name="preferences"),
+    path("calendar/", views_plan.calendar, name="calendar"),
     path("sessions/<uuid:public_id>/join/", views_join.session_join, name="session-join"),
     path("sessions/<uuid:public_id>/leave/", views_join.session_leave, name="session-leave"),
 ]

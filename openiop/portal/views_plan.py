@@ -164,3 +164,35 @@ def preferences(request: HttpRequest, account: PortalAccount) -> HttpResponse:
          "portal_nav": portal_nav(account, "preferences")},
         status=400 if request.method == "POST" else 200,
     )  # fmt: skip
+
+
+@never_cache
+@portal_view("schedule")
+def calendar(request: HttpRequest, account: PortalAccount) -> HttpResponse:
+    """A calendar link for the patient's phone or computer calendar. The events say only
+    "Appointment" and the time (no program, no kind of care). A new link replaces the old one;
+    it is shown once, as for staff."""
+    from django.urls import reverse
+
+    from openiop.scheduling import feeds
+
+    link = None
+    if request.method == "POST":
+        action = request.POST.get("action", "new")
+        if action == "stop":
+            active = feeds.calendar_feed_active(patient=account.patient)
+            if active is not None:
+                feeds.calendar_feed_revoke(actor=account.user, feed=active, request=request)
+            messages.success(request, "Your calendar link no longer works.")
+            return redirect("portal:calendar")
+        _, token = feeds.calendar_feed_rotate(
+            actor=account.user, patient=account.patient, request=request
+        )
+        link = request.build_absolute_uri(reverse("calendar:feed", args=[token]))
+    active = feeds.calendar_feed_active(patient=account.patient)
+    return render(
+        request,
+        "portal/calendar.html",
+        {"account": account, "link": link, "active": active,
+         "portal_nav": portal_nav(account, "home")},
+    )  # fmt: skip

@@ -310,3 +310,41 @@ def test_a_patient_can_turn_on_two_step_sign_in_and_is_asked_for_the_code(accoun
         )
         assert ok.status_code == 302
         assert fresh.get(reverse("portal:home")).status_code == 200
+
+
+# --- calendar link ------------------------------------------------------------------------------
+
+
+def test_the_patient_makes_a_calendar_link_shown_once_with_neutral_events(
+    portal, account, booked_session
+):
+    import re
+
+    page = portal.post(reverse("portal:calendar"), {"action": "new"})
+    assert page.status_code == 200
+    link = re.search(r'<code class="feed-link">([^<]+)</code>', page.content.decode()).group(1)
+    path = link.replace("http://testserver", "")
+    feed = Client().get(path)
+    assert feed.status_code == 200 and b"BEGIN:VCALENDAR" in feed.content
+    text = feed.content.decode()
+    assert "Appointment" in text and "Relapse" not in text and "IOP" not in text
+    # Not shown again; a new link stops the old one; "stop" stops it for good.
+    assert link not in portal.get(reverse("portal:calendar")).content.decode()
+    again = portal.post(reverse("portal:calendar"), {"action": "new"})
+    assert Client().get(path).status_code == 404
+    new = re.search(r'<code class="feed-link">([^<]+)</code>', again.content.decode()).group(1)
+    portal.post(reverse("portal:calendar"), {"action": "stop"})
+    assert Client().get(new.replace("http://testserver", "")).status_code == 404
+
+
+@pytest.fixture
+def booked_session(episode, program):
+    from openiop.scheduling.services import session_book, session_create
+
+    start = NOW + dt.timedelta(days=1)
+    session = session_create(
+        actor=None, program=program, title="Relapse prevention group", starts_at=start,
+        ends_at=start + dt.timedelta(hours=3),
+    )  # fmt: skip
+    session_book(actor=None, session=session, episode=episode)
+    return session
