@@ -1630,6 +1630,19 @@ def _add_portal_logins(org: Organization, staff: dict[str, User]) -> None:
         portal_services.invitation_accept(
             invitation=invitation, username=username, password=DEMO_PASSWORD
         )
+        if username == "patient":
+            # A release to the patient's primary care doctor, waiting for their signature.
+            portal_services.consent_request_create(
+                actor=inviter, patient=episode.patient,
+                terms={
+                    "kind": "named", "disclosing_party": org.name,
+                    "recipient_name": "Dr. Priya Raman",
+                    "recipient_organization": "Lakeview Family Medicine",
+                    "purpose": "treatment",
+                    "categories": ["attendance", "medications", "treatment_plan"],
+                    "expiry_event": "end of treatment",
+                },
+            )  # fmt: skip
 
 
 def _add_clinical_record(org: Organization, plan: DemoPlan, staff: dict[str, User]) -> None:

@@ -66,6 +66,8 @@ def test_every_demo_user_can_log_in_with_their_role(built) -> None:
                 assert account.patient.episodes.filter(
                     program__name="Virtual IOP", status__in=["active", "admitted", "on_hold"]
                 ).exists()
+                # A consent waits for the demo patient's signature in the portal.
+                assert account.patient.consent_requests.filter(status="pending").count() == 1
             else:
                 assert account.guardian.patient == account.patient
                 assert account.patient.episodes.filter(program__name="Adolescent IOP").exists()
