@@ -3,8 +3,9 @@
 A virtual site (America/Chicago) with a Virtual IOP program, a virtual group session that
 started five minutes ago and lasts three hours, one adult patient admitted (counselor as
 primary counselor) and booked on it, a PHQ-9 due at admission by the program's questionnaire
-schedule, and the patient's portal log-in made through the invitation services with the
-password given. Writes the ids the test needs as JSON.
+schedule, the patient's portal log-in made through the invitation services with the
+password given, and a consent (to the family doctor) waiting for the patient's signature.
+Writes the ids the test needs as JSON.
 
 Usage: DATABASE_URL=sqlite:///... python tests/browser/seed_portal.py USERNAME PASSWORD
 """
@@ -73,6 +74,15 @@ def main(username: str, password: str) -> dict[str, object]:
     account = portal_services.invitation_accept(
         invitation=invitation, username=username, password=password
     )
+    # A release to the family doctor, waiting for the patient's signature in the portal.
+    portal_services.consent_request_create(
+        actor=counselor, patient=patient,
+        terms={
+            "kind": "named", "disclosing_party": org.name, "recipient_name": "Dr. Priya Raman",
+            "recipient_organization": "Lakeview Family Medicine", "purpose": "treatment",
+            "categories": ["attendance", "medications"], "expiry_event": "end of treatment",
+        },
+    )  # fmt: skip
     local = starts_at.astimezone(site.tz)
     return {
         "username": account.user.username,

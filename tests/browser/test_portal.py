@@ -52,7 +52,12 @@ def _rows(db: Path, patient_public_id: str) -> dict[str, list[tuple]]:
             "SELECT id, response_id FROM questionnaires_clinicalalert WHERE patient_id = ?",
             (patient_id,),
         ).fetchall()
-    return {"visits": visits, "alerts": alerts}
+        consents = conn.execute(
+            "SELECT signed_by_name, signer_role, recipient_organization, revoked_at"
+            " FROM consent_consent WHERE patient_id = ?",
+            (patient_id,),
+        ).fetchall()
+    return {"visits": visits, "alerts": alerts, "consents": consents}
 
 
 def _no_sideways_scroll(page) -> None:  # noqa: ANN001
@@ -145,6 +150,23 @@ def test_patient_joins_a_session_and_fills_in_a_phq9_on_a_phone(chromium, server
             expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
             _no_sideways_scroll(page)
             assert len(_rows(server["db"], server["patient"])["alerts"]) == 1
+
+            # Consents: read and sign the one the team sent, by tapping and typing a name.
+            page.get_by_role("link", name="Consents", exact=True).tap()
+            pending = page.locator("section.consent.pending")
+            expect(pending).to_contain_text("Lakeview Family Medicine")
+            _no_sideways_scroll(page)
+            pending.get_by_label("Type your full name to sign").fill("Jordan Alvarez")
+            pending.get_by_role("button", name="Sign").tap()  # without ticking the box
+            expect(page.get_by_role("alert").first).to_contain_text("Tick the box")
+            page.get_by_label("I have read this consent, and I agree to it.").check()
+            page.get_by_role("button", name="Sign").tap()
+            expect(page.locator(".messages")).to_contain_text("Signed.")
+            expect(page.locator("section.consent.pending")).to_have_count(0)
+            expect(page.get_by_role("button", name="Revoke this consent")).to_be_visible()
+            signed = _rows(server["db"], server["patient"])["consents"]
+            assert signed == [("Jordan Alvarez", "patient", "Lakeview Family Medicine", None)]
+            _no_sideways_scroll(page)
 
             # Consents, and who saw my records.
             for link, heading in (
