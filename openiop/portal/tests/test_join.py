@@ -17,33 +17,22 @@ from openiop.patients.models import Guardian
 from openiop.patients.services import patient_create
 from openiop.portal import services
 from openiop.portal.models import VirtualVisit
+from openiop.portal.tests.helpers import make_account as _account
+from openiop.portal.tests.helpers import signed_in
 from openiop.portal.video import ROOM_PREFIX, room_url
 from openiop.scheduling.models import Session
 from openiop.scheduling.services import session_book, session_create
 
-PASSWORD = "a-long-portal-passphrase-2026"
 # Monday 2026-11-16, 10:00-13:00 in New York = 15:00-18:00 UTC.
 START = dt.datetime(2026, 11, 16, 15, 0, tzinfo=dt.UTC)
 END = START + dt.timedelta(hours=3)
 BEFORE = START - dt.timedelta(days=2)
 
 
-def _account(patient, staff, guardian=None, username="dana-w"):
-    _, token = services.invitation_create(actor=staff, patient=patient, guardian=guardian)
-    invitation = services.invitation_for_token(token)
-    return services.invitation_accept(invitation=invitation, username=username, password=PASSWORD)
-
-
-def _client(username):
-    client = Client()
-    assert client.login(username=username, password=PASSWORD)
-    return client
-
-
 @pytest.fixture
 def portal_client(patient, intake):
     _account(patient, intake)
-    return _client("dana-w")
+    return signed_in("dana-w")
 
 
 def _virtual(program, title="Online group", start=START):
@@ -126,7 +115,7 @@ def test_custom_provider_uses_the_clinic_base_url(portal_client, vsession, setti
 def test_two_patients_of_the_same_session_get_the_same_room(portal_client, vsession, second):
     with time_machine.travel(START, tick=False):
         first = join(portal_client, vsession)["Location"]
-        other = join(_client("luis-o"), vsession)["Location"]
+        other = join(signed_in("luis-o"), vsession)["Location"]
     assert first == other and ROOM_PREFIX in first
     assert VirtualVisit.objects.count() == 2
     assert Session.objects.get(pk=vsession.pk).video_room in first
@@ -172,7 +161,7 @@ def test_another_patients_session_is_404(patient, intake, org, program, vsession
                        date_of_birth=dt.date(1990, 1, 1))  # fmt: skip
     _account(p, intake, username="ann-l")
     with time_machine.travel(START, tick=False):
-        assert join(_client("ann-l"), vsession).status_code == 404
+        assert join(signed_in("ann-l"), vsession).status_code == 404
     assert not VirtualVisit.objects.exists()
 
 
@@ -208,7 +197,7 @@ def test_guardian_joins_for_the_patient_only_when_the_schedule_is_shown(intake, 
         organization=patient.organization, patient=patient, name="Rosa Whitfield"
     )
     account = _account(patient, intake, guardian=guardian, username="rosa")
-    client = _client("rosa")
+    client = signed_in("rosa")
     with time_machine.travel(START, tick=False):
         assert join(client, vsession).status_code == 302
     assert VirtualVisit.objects.get().patient == patient
@@ -226,7 +215,7 @@ def test_attendance_screen_shows_portal_joins_and_prefills(
     with time_machine.travel(START + dt.timedelta(hours=2), tick=False):
         leave(portal_client, vsession)
     with time_machine.travel(START + dt.timedelta(minutes=20), tick=False):
-        join(_client("luis-o"), vsession)
+        join(signed_in("luis-o"), vsession)
     with time_machine.travel(END + dt.timedelta(minutes=5), tick=False):
         body = (
             login(Client(), counselor)

@@ -16,15 +16,10 @@ from openiop.core.url_policy import POLICY, PORTAL, walk_urls
 from openiop.patients.models import Guardian
 from openiop.portal import services
 from openiop.portal.models import PortalAccount, PortalInvitation
+from openiop.portal.tests.helpers import PASSWORD
+from openiop.portal.tests.helpers import make_account as _account
 
-PASSWORD = "a-long-portal-passphrase-2026"
 NOW = dt.datetime(2026, 11, 16, 15, 0, tzinfo=dt.UTC)
-
-
-def _account(patient, staff, guardian=None, username="dana-w"):
-    _, token = services.invitation_create(actor=staff, patient=patient, guardian=guardian)
-    invitation = services.invitation_for_token(token)
-    return services.invitation_accept(invitation=invitation, username=username, password=PASSWORD)
 
 
 @pytest.fixture

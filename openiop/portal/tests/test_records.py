@@ -18,6 +18,8 @@ from openiop.core.models import AuditEvent
 from openiop.patients.models import Guardian
 from openiop.patients.services import patient_create
 from openiop.portal import services
+from openiop.portal.tests.helpers import make_account as _account
+from openiop.portal.tests.helpers import signed_in
 from openiop.questionnaires import services as q_services
 from openiop.questionnaires.instruments import registry
 from openiop.questionnaires.models import (
@@ -26,7 +28,6 @@ from openiop.questionnaires.models import (
     QuestionnaireSchedule,
 )
 
-PASSWORD = "a-long-portal-passphrase-2026"
 NOW = dt.datetime(2026, 11, 16, 15, 0, tzinfo=dt.UTC)
 PHQ9 = [item.link_id for item in registry.get("phq9").items]
 PAGES = ["portal:questionnaires", "portal:consents", "portal:accounting"]
@@ -38,16 +39,8 @@ def _now():
         yield
 
 
-def _account(patient, staff, guardian=None, username="dana-w"):
-    _, token = services.invitation_create(actor=staff, patient=patient, guardian=guardian)
-    invitation = services.invitation_for_token(token)
-    return services.invitation_accept(invitation=invitation, username=username, password=PASSWORD)
-
-
 def _client(account):
-    client = Client()
-    assert client.login(username=account.user.username, password=PASSWORD)
-    return client
+    return signed_in(account.user.username)
 
 
 @pytest.fixture

@@ -22,8 +22,9 @@ from openiop.messaging.models import ContactPreference, OutboxMessage
 from openiop.patients.models import Guardian
 from openiop.portal import services
 from openiop.portal.models import ConsentRequest
+from openiop.portal.tests.helpers import PASSWORD, signed_in
+from openiop.portal.tests.helpers import make_account as _account
 
-PASSWORD = "a-long-portal-passphrase-2026"
 NOW = dt.datetime(2026, 11, 16, 15, 0, tzinfo=dt.UTC)
 PROBATION_TERMS = {
     "kind": "named", "disclosing_party": "Riverside IOP", "recipient_name": "Dana Reyes",
@@ -38,16 +39,8 @@ def _now():
         yield
 
 
-def _account(patient, staff, guardian=None, username="dana-w"):
-    _, token = services.invitation_create(actor=staff, patient=patient, guardian=guardian)
-    invitation = services.invitation_for_token(token)
-    return services.invitation_accept(invitation=invitation, username=username, password=PASSWORD)
-
-
 def _client(account):
-    client = Client()
-    assert client.login(username=account.user.username, password=PASSWORD)
-    return client
+    return signed_in(account.user.username)
 
 
 @pytest.fixture
