@@ -8,6 +8,7 @@ import re
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -55,10 +56,10 @@ def outbox(request: HttpRequest) -> HttpResponse:
         category=AuditEvent.Category.SCHEDULE, patients=[m.patient for m in messages],
         request=request, detail={"status": status, "kind": kind},
     )  # fmt: skip
-    counts = {
-        s: OutboxMessage.objects.for_org(org).filter(status=s).count()
-        for s in OutboxMessage.Status.values
-    }
+    counts = dict.fromkeys(OutboxMessage.Status.values, 0)
+    counts.update(
+        OutboxMessage.objects.for_org(org).order_by().values_list("status").annotate(n=Count("id"))
+    )
     return render(
         request,
         "messaging/outbox.html",
