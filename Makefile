@@ -60,7 +60,7 @@ run: export DEBUG = true
 run: install
 	@mkdir -p var
 	$(BIN)/openiop migrate --noinput
-	$(BIN)/openiop demo --if-empty
+	$(BIN)/openiop demo --if-empty --url http://$(RUN_ADDR)/accounts/login/
 	@# The reminder worker (outbox: e-mail to the console, texts to var/sms/) runs beside the
 	@# server and stops with it; its log is var/logs/messages.log.
 	@mkdir -p var/logs; $(BIN)/openiop messages send --loop --interval 60 >> var/logs/messages.log 2>&1 & \

@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
 from openiop.attendance.models import AttendanceRecord
 from openiop.attendance.services import AttendanceEntry, attendance_record
@@ -75,6 +76,24 @@ def test_same_check_in_twice_changes_nothing(session, patient, front_desk):
     assert AttendanceRecord.objects.filter(session=session, patient=patient).count() == 1
     assert record.minutes_attended == 150
     assert AuditEvent.objects.count() == audit_rows
+
+
+@time_machine.travel(DURING, tick=False)
+def test_the_database_refuses_a_second_record_for_the_same_session_and_patient(
+    session, patient, front_desk
+):
+    """Even code that bypasses the service (an import, a second worker racing the first)
+    cannot write two attendance rows for one person in one session."""
+    entry = AttendanceEntry(patient=patient, status="present")
+    [(record, _)] = attendance_record(actor=front_desk, session=session, entries=[entry])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AttendanceRecord.objects.create(
+            organization=record.organization, session=session, patient=patient,
+            episode=record.episode, status="absent", minutes_attended=0,
+        )  # fmt: skip
+    assert AttendanceRecord.objects.filter(session=session, patient=patient).count() == 1
+    record.refresh_from_db()
+    assert record.status == "present"
 
 
 @time_machine.travel(DURING, tick=False)

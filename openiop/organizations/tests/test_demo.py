@@ -27,7 +27,7 @@ NOW = dt.datetime(2026, 11, 18, 12, 30, tzinfo=NY)
 
 @pytest.fixture
 def built(db, settings) -> demo.DemoResult:
-    # Argon2 in production; a fast hasher here keeps the log-in test quick.
+    # PBKDF2 (a million iterations) in production; a fast hasher here keeps the log-in test quick.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     steps: list[int] = []
     result = demo.build_demo(
@@ -181,4 +181,18 @@ def test_demo_command_builds_an_empty_database_and_prints_the_log_ins() -> None:
     )  # fmt: skip
     assert Patient.objects.filter(mrn__startswith="RB-").count() == 6
     text = out.getvalue()
-    assert "counselor" in text and "front_desk" in text and demo.LOGIN_URL in text
+    users = {line.split()[0] for line in text.splitlines() if line.strip()}
+    for name in ("director", "intake", "counselor", "prescriber", "front_desk", "billing",
+                 "auditor", "outsider"):  # fmt: skip
+        assert name in users, f"the log-in {name!r} is not printed"
+    assert demo.LOGIN_URL in text
+
+
+@pytest.mark.django_db
+def test_demo_prints_the_address_it_is_told_to() -> None:
+    out = io.StringIO()
+    call_command(
+        "demo", "--patients", "4", "--weeks", "1", "--today", "2026-11-18", "--seed", "3",
+        "--url", "http://0.0.0.0:9000/accounts/login/", stdout=out, stderr=io.StringIO(),
+    )  # fmt: skip
+    assert "Open http://0.0.0.0:9000/accounts/login/" in out.getvalue()

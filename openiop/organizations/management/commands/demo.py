@@ -47,6 +47,10 @@ class Command(BaseCommand):
         )
         parser.add_argument("--weeks", type=int, default=8, help="weeks of history (default 8)")
         parser.add_argument(
+            "--url", default=demo.LOGIN_URL,
+            help=f"the log-in address printed at the end (default {demo.LOGIN_URL})",
+        )  # fmt: skip
+        parser.add_argument(
             "--if-empty",
             action="store_true",
             help="do nothing (but print the log-ins) when the database already has data",
@@ -76,7 +80,7 @@ class Command(BaseCommand):
         if demo.database_has_data():
             if options["if_empty"]:
                 self.stdout.write("The database already has data; the demo was not built.")
-                self._logins()
+                self._logins(options["url"])
                 return
             raise CommandError("the database already has data; use a fresh database")
 
@@ -105,7 +109,7 @@ class Command(BaseCommand):
                 f"{c['attendance']} attendance records."
             )
         )
-        self._logins()
+        self._logins(options["url"])
 
     def _large(self, options: dict[str, Any]) -> None:
         from openiop.organizations import demo_large
@@ -173,7 +177,7 @@ class Command(BaseCommand):
         lines += [f"{k:<16}{v:>12,}" for k, v in counts.items()]
         return "\n".join(lines) + "\n"
 
-    def _logins(self) -> None:
+    def _logins(self, url: str) -> None:
         rows = [("Username", "Role", "Password"), *demo.logins()]
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
         self.stdout.write("")
@@ -183,4 +187,4 @@ class Command(BaseCommand):
             if n == 0:
                 self.stdout.write("  ".join("-" * w for w in widths))
         self.stdout.write("")
-        self.stdout.write(f"Open {demo.LOGIN_URL}")
+        self.stdout.write(f"Open {url}")
