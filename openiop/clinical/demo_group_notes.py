@@ -84,7 +84,7 @@ RISK = ["Denies SI/HI. No signs of intoxication.", "Denies SI/HI; reports mild c
         "No safety concerns observed."]  # fmt: skip
 
 
-def _shared(rng: random.Random) -> dict[str, str]:
+def shared_text(rng: random.Random) -> dict[str, str]:
     topic, module, interventions = rng.choice(TOPICS)
     narrative = rng.choice(NARRATIVE).format(
         opened=rng.choice(OPENED), opened2=rng.choice(OPENED2), topic_lc=topic.lower(),
@@ -98,7 +98,7 @@ def _shared(rng: random.Random) -> dict[str, str]:
     }
 
 
-def _part(rng: random.Random, first_name: str, numbers: Sequence[str]) -> dict[str, str]:
+def part_text(rng: random.Random, first_name: str, numbers: Sequence[str]) -> dict[str, str]:
     pron, pron2 = rng.choice([("they", "them"), ("she", "her"), ("he", "him")])
     words = {
         "name": first_name, "pron": pron, "pron2": pron2, "situation": rng.choice(SITUATIONS),
@@ -196,7 +196,7 @@ def seed_group_notes(
             chosen = rng.sample(options, min(len(options), rng.randint(1, 2))) if options else []
             picks[key] = [public_id for public_id, _ in chosen]
             numbers = [number for _, number in chosen]
-            texts[key] = _part(rng, record.patient.first_name, numbers)
+            texts[key] = part_text(rng, record.patient.first_name, numbers)
         for _ in range(5):  # rewrite any part the quality check calls a copy
             copies = {
                 w.patient for w in check_parts(texts) if w.code in (COPIED_PART, COPIED_SECTION)
@@ -206,13 +206,13 @@ def seed_group_notes(
             for record in attended:
                 key = str(record.patient.public_id)
                 if key in copies:
-                    texts[key] = _part(rng, record.patient.first_name, [])
+                    texts[key] = part_text(rng, record.patient.first_name, [])
         cosign = author.cosigner_id is not None
         note = GroupNote(
             organization=organization, session=session, author=author,
             started_at=session.starts_at, ended_at=session.ends_at, status=GroupNote.Status.SIGNED,
             signed_at=signed_at, signed_by=author, version=2, cosign_required=cosign,
-            created_by=author, updated_by=author, **_shared(rng),
+            created_by=author, updated_by=author, **shared_text(rng),
         )  # fmt: skip
         notes.append(note)
         for record in attended:

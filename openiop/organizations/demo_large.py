@@ -5,7 +5,10 @@ virtual IOP at every site), 20,000 patients over five years by default, and ever
 treatment implies: episodes with their status changes, group sessions (about 2 million
 attendance records), signed individual notes, PHQ-9 / GAD-7 responses scored by the instrument
 registry, TPO consents, monthly per-diem claims for the last year, and one hash-chained audit row
-per write the real services would have audited.
+per write the real services would have audited. Billing is set up as a clinic would have it (a
+billing profile, every patient's coverage), and the months after the last billed one (last month
+and this one) have signed group notes for every attended group, so charge capture finds clean
+lines there and ``bench/claims_month.py`` can build and export a real month of 837 claims.
 
 How it stays fast (under 15 minutes on 2 cores for the full size):
 
@@ -46,9 +49,12 @@ from django.db import connections, router, transaction
 from openiop.accounts.models import User
 from openiop.accounts.permissions import Role
 from openiop.attendance.models import AttendanceRecord
-from openiop.billing.models import Claim, ClaimLine, Payer
+from openiop.billing.models import Authorization, BillingProfile, Claim, ClaimLine, Coverage, Payer
+from openiop.billing.x12.validate import npi_check_digit
+from openiop.clinical.demo_group_notes import part_text, shared_text
 from openiop.clinical.demo_notes import ASSESSMENTS, EVENTS, MOODS, PLANS, SKILLS
-from openiop.clinical.models import Note
+from openiop.clinical.models import GroupNote, Note, NoteFormat, PlanProblem, TreatmentPlan
+from openiop.clinical.services.group_notes import part_times
 from openiop.consent import rules as consent_rules
 from openiop.consent.models import Consent
 from openiop.core.audit import GENESIS, compute_hash
@@ -115,6 +121,13 @@ PAYERS: tuple[dict[str, Any], ...] = (
 )
 ICD10 = {1: "F10.20", 2: "F11.20", 3: "F11.20", 4: "F11.20", 5: "F14.20", 6: "F12.20",
          7: "F15.20", 8: "F15.20", 9: "F15.20", 10: "F13.20", 11: "F13.20", 12: "F16.20"}
+ICD10_TEXT = {"F10.20": "Alcohol dependence, uncomplicated",
+              "F11.20": "Opioid dependence, uncomplicated",
+              "F12.20": "Cannabis dependence, uncomplicated",
+              "F13.20": "Sedative, hypnotic or anxiolytic dependence, uncomplicated",
+              "F14.20": "Cocaine dependence, uncomplicated",
+              "F15.20": "Other stimulant dependence, uncomplicated",
+              "F16.20": "Hallucinogen dependence, uncomplicated"}
 # fmt: on
 GLOBAL_STAFF: tuple[tuple[str, str, str, Role], ...] = (
     ("director", "Dana", "Whitfield", Role.PROGRAM_DIRECTOR),
@@ -125,10 +138,12 @@ GLOBAL_STAFF: tuple[tuple[str, str, str, Role], ...] = (
     ("admin", "Sam", "Becker", Role.ADMIN),
 )
 COUNSELORS_PER_SITE = 4
+AUTH_BLOCK_DAYS = 28
+PLAN_REVIEW_DAYS = 30
 AREA_CODES = ("716", "585", "312", "414")
 PHASES = (
-    "setup", "plan", "patients", "episodes", "sessions", "attendance", "notes",
-    "questionnaires", "consents", "claims", "audit",
+    "setup", "plan", "patients", "episodes", "authorizations", "plans", "sessions",
+    "attendance", "group_notes", "notes", "questionnaires", "consents", "claims", "audit",
 )  # fmt: skip
 
 
@@ -274,7 +289,7 @@ def plan_large(*, seed: int, patients: int, years: int, today: dt.date, now: dt.
                 idx=i, mrn=f"GL{i + 1:06d}", first=first, last=last, sex=sex, dob=dob,
                 language=language if language and rng.random() < share else "English",
                 phone=f"({rng.choice(AREA_CODES)}) 555-01{rng.randint(0, 99):02d}",
-                address=f"{rng.randint(2, 998)} {street}, {town} {zipcode}",
+                address=f"{rng.randint(2, 998)} {street}, {town}, NY {zipcode}",
                 payer=0 if rng.random() < 0.55 else 1,
             )
         )  # fmt: skip
@@ -461,6 +476,7 @@ class _Writer:
         self.report = report
         self.uid = random.Random(plan.seed * 7 + 1)  # public ids
         self.rng = random.Random(plan.seed * 13 + 5)  # week-by-week draws
+        self.cover_rng = random.Random(plan.seed * 17 + 3)  # insurance cards
         self.tz_cache: dict[tuple[int, dt.date, dt.time], dt.datetime] = {}
 
     # -- fixed parts --------------------------------------------------------------------------
@@ -554,6 +570,14 @@ class _Writer:
         self.payers = [
             Payer.objects.create(organization=org, public_id=_uuid(self.uid), **p) for p in PAYERS
         ]
+        BillingProfile.objects.create(
+            organization=org, billing_name=ORG_NAME[:60],
+            npi="198765432" + npi_check_digit("198765432"), tax_id="38-4410275",
+            address_line1="100 Harbor Street", city="Buffalo", state="NY", zip_code="14202-2201",
+            submitter_id="GREATLAKES01", contact_name="Billing Office", contact_phone="7165550140",
+            contact_email=f"billing@{ORG_SLUG}.example.org", receiver_name="Example Clearinghouse",
+            receiver_id="CLEARHOUSE01", claim_prefix="GLB",
+        )  # fmt: skip
         self.t.counts.update(
             {"sites": len(self.sites), "programs": len(self.programs), "staff": len(users),
              "rooms": len(rooms)}
@@ -589,8 +613,34 @@ class _Writer:
                     for p in plan.patients[chunk : chunk + BATCH]
                 ]  # fmt: skip
                 self.patient_rows.extend(Patient.objects.bulk_create(rows, batch_size=BATCH))
+                self._coverages(rows, plan.patients[chunk : chunk + BATCH])
             self.report("patients", len(self.patient_rows), len(plan.patients), {})
         self.t.counts["patients"] = len(self.patient_rows)
+
+    def _coverages(self, rows: list[Patient], people: list[PPatient]) -> None:
+        """Each patient's insurance card: the payer their claims go to, a member id, and a
+        parent as the subscriber for a minor."""
+        rng, today = self.cover_rng, self.plan.today
+        covers = []
+        for row, p in zip(rows, people, strict=True):
+            payer = self.payers[p.payer]
+            minor = row.age_on(today) < 18
+            covers.append(
+                Coverage(
+                    organization=self.org, public_id=_uuid(rng), patient=row, payer=payer,
+                    member_id=f"{payer.payer_id[:2]}{rng.randint(10_000_000, 99_999_999)}",
+                    group_number=f"G{rng.randint(1000, 9999)}" if payer.kind == "commercial"
+                    else "",
+                    subscriber_relationship="child" if minor else "self",
+                    subscriber_first_name=rng.choice(("Maria", "James", "Linda", "Robert"))
+                    if minor else "",
+                    subscriber_last_name=p.last if minor else "",
+                    subscriber_date_of_birth=dt.date(p.dob.year - 30, 6, 1) if minor else None,
+                    effective_on=self.plan.start,
+                )
+            )  # fmt: skip
+        bulk_insert(Coverage, covers)
+        self.t.counts["coverages"] += len(covers)
 
     def episodes(self) -> None:
         plan, org = self.plan, self.org
@@ -684,6 +734,102 @@ class _Writer:
                 buckets[max(0, week)].append(ev)
         return buckets
 
+    def authorizations(self, buckets: dict[int, list[tuple[Any, ...]]]) -> None:
+        """The payer's authorization for each stay in 28-day blocks (four weeks of the program's
+        days), entered by the biller on the first day of each block; its audit row goes into
+        that week's bucket."""
+        plan, rng = self.plan, self.cover_rng
+        biller = self.staff["billing"]
+        rows: list[Authorization] = []
+        for e, row in zip(plan.episodes, self.episode_rows, strict=True):
+            site, spec = plan.programs[e.program]
+            payer = self.payers[plan.patients[e.patient].payer]
+            patient = self.patient_rows[e.patient]
+            start, last = e.admitted_on, min(e.discharged_on or plan.today, plan.today)
+            block = 0
+            while start <= last:
+                end = start + dt.timedelta(days=AUTH_BLOCK_DAYS - 1)
+                auth = Authorization(
+                    organization=self.org, public_id=_uuid(rng), episode=row, patient=patient,
+                    payer_name=payer.name, payer=payer,
+                    auth_number=f"{payer.payer_id[:2]}-{rng.randint(100000, 999999)}",
+                    level_of_care="2.1", service_code="H0015",
+                    unit_kind=Authorization.UnitKind.DAYS,
+                    units_authorized=len(spec[6]) * AUTH_BLOCK_DAYS // 7, start_on=start,
+                    end_on=end, notes="Initial authorization" if block == 0
+                    else "Concurrent review", recorded_by=biller, created_by=biller,
+                    updated_by=biller,
+                )  # fmt: skip
+                rows.append(auth)
+                at = self.local(site, start, dt.time(9, 0))
+                buckets[max(0, (start - plan.start).days // 7)].append(
+                    (at, biller, "openiop.billing.authorization.create", CAT.BILLING,
+                     "Authorization", auth.public_id, patient.public_id)
+                )  # fmt: skip
+                start, block = end + DAY, block + 1
+        for chunk in range(0, len(rows), BATCH):
+            with transaction.atomic():
+                bulk_insert(Authorization, rows[chunk : chunk + BATCH])
+        self.t.counts["authorizations"] = len(rows)
+
+    def plans(self, buckets: dict[int, list[tuple[Any, ...]]]) -> None:
+        """One signed treatment plan per episode, effective a week after admission, with its
+        diagnosis as the first problem (the diagnosis claims carry). Reviews are not written;
+        the next review date is the first one on or after a few days before today, as if the
+        earlier reviews had been done."""
+        plan, rng = self.plan, self.cover_rng
+        rows: list[TreatmentPlan] = []
+        problems: list[PlanProblem] = []
+        for e, row in zip(plan.episodes, self.episode_rows, strict=True):
+            site, _ = plan.programs[e.program]
+            effective = e.admitted_on + dt.timedelta(days=rng.randint(2, 7))
+            if effective > (e.discharged_on or plan.today) or effective > plan.today:
+                continue
+            patient = self.patient_rows[e.patient]
+            counselor = row.primary_counselor
+            signed_at = self.local(site, effective, dt.time(15, 30))
+            if signed_at > plan.now:
+                continue
+            horizon = (e.discharged_on or plan.today) - dt.timedelta(days=rng.randint(0, 6))
+            reviews = max(1, -(-(horizon - effective).days // PLAN_REVIEW_DAYS))
+            minor = patient.age_on(effective) < 18
+            tp = TreatmentPlan(
+                organization=self.org, public_id=_uuid(rng), episode=row, patient=patient,
+                status=TreatmentPlan.Status.ACTIVE, review_interval=PLAN_REVIEW_DAYS,
+                strengths="Motivated by family; steady work history.",
+                barriers="Transportation on weekends.",
+                clinician_signed_by=counselor, clinician_signed_at=signed_at,
+                patient_signature=f"{patient.first_name} {patient.last_name}",
+                patient_signed_at=signed_at,
+                guardian_signature="Parent" if minor else "",
+                guardian_relationship="parent" if minor else "",
+                guardian_signed_at=signed_at if minor else None,
+                effective_on=effective,
+                next_review_on=effective + dt.timedelta(days=reviews * PLAN_REVIEW_DAYS),
+                created_by=counselor, updated_by=counselor,
+            )  # fmt: skip
+            rows.append(tp)
+            code = ICD10.get(e.substance, "F19.20")
+            problems.append(
+                PlanProblem(
+                    organization=self.org, public_id=_uuid(rng), plan=tp, position=1,
+                    description="Substance use is harming health, work and family.",
+                    icd10_code=code, icd10_text=ICD10_TEXT.get(code, "Substance use disorder"),
+                    created_by=counselor, updated_by=counselor,
+                )
+            )  # fmt: skip
+            buckets[max(0, (effective - plan.start).days // 7)].append(
+                (signed_at, counselor, "openiop.clinical.plan.sign_clinician", CAT.CLINICAL,
+                 "TreatmentPlan", tp.public_id, patient.public_id)
+            )  # fmt: skip
+        for chunk in range(0, len(rows), BATCH):
+            with transaction.atomic():
+                TreatmentPlan.objects.bulk_create(rows[chunk : chunk + BATCH], batch_size=BATCH)
+                for p in problems[chunk : chunk + BATCH]:
+                    p.plan_id = p.plan.pk  # known now that the plan is saved
+                bulk_insert(PlanProblem, problems[chunk : chunk + BATCH])
+        self.t.counts["plans"] = len(rows)
+
     # -- the week-by-week history -------------------------------------------------------------
 
     def run(self) -> None:
@@ -696,11 +842,20 @@ class _Writer:
         with self.t.phase("episodes"):
             self.episodes()
             pending = self.episode_audit()
+        with self.t.phase("authorizations"):
+            self.authorizations(pending)
+        with self.t.phase("plans"):
+            self.plans(pending)
         self.chain = _Chain(self.org)
         self.holidays: dict[dt.date, str] = {}
         for year in range(plan.start.year, plan.today.year + 2):
             self.holidays.update(clinic_holidays(year))
         self.billable = self._billable_months()
+        # Group notes are written for the months nobody has billed yet (the billing benchmark
+        # builds claims from them); older months were billed without passing through them.
+        y, m = self.billable[-1] if self.billable else (plan.start.year, plan.start.month)
+        self.noted_from = dt.date(y + (m == 12), m % 12 + 1, 1)
+        self.note_rng = random.Random(plan.seed + 11)
         self.billed: dict[tuple[int, int], dict[int, list[tuple[dt.date, Any, int]]]] = defaultdict(
             lambda: defaultdict(list)
         )
@@ -814,8 +969,9 @@ class _Writer:
         # Attendance: every member of the group whose stay covers the day.
         records: list[AttendanceRecord] = []
         first_days: dict[int, dt.date] = {}
+        attended: dict[int, list[AttendanceRecord]] = defaultdict(list)
         with self.t.phase("attendance"):
-            for session, (p, g, day) in zip(sessions, session_keys, strict=True):
+            for si, (session, (p, g, day)) in enumerate(zip(sessions, session_keys, strict=True)):
                 if session.status == Session.Status.CANCELLED:
                     continue
                 site = plan.programs[p][0]
@@ -835,6 +991,8 @@ class _Writer:
                         self._record(rec, e, session, total, desk)
                         if rec.status in AttendanceRecord.ATTENDED:
                             first_days.setdefault(idx, day)
+                            if day >= self.noted_from:
+                                attended[si].append(rec)
                             ym = (day.year, day.month)
                             if ym in self.billable_set:
                                 self.billed[ym][idx].append(
@@ -850,6 +1008,9 @@ class _Writer:
             bulk_insert(AttendanceRecord, records)
             self.t.counts["attendance"] += len(records)
 
+        if attended:
+            with self.t.phase("group_notes"):
+                self._group_notes(sessions, session_keys, attended)
         with self.t.phase("notes"):
             self._notes(week, monday)
         with self.t.phase("questionnaires"):
@@ -858,6 +1019,54 @@ class _Writer:
             self._consents(week, monday)
         with self.t.phase("claims"):
             self._claims(monday)
+
+    def _group_notes(
+        self,
+        sessions: list[Session],
+        keys: list[tuple[int, int, dt.date]],
+        attended: dict[int, list[AttendanceRecord]],
+    ) -> None:
+        """A signed group note for each held group with attendees, with one individualized part
+        per attendee, signed by the group's counselor that evening or the next day (groups whose
+        note would be signed after ``now`` are left unwritten, as a clinic would have them)."""
+        rng, now = self.note_rng, self.plan.now
+        notes: list[GroupNote] = []
+        parts: list[tuple[GroupNote, Note]] = []
+        for si, recs in sorted(attended.items()):
+            session, (p, g, _) = sessions[si], keys[si]
+            signed_at = session.ends_at + dt.timedelta(minutes=rng.randint(20, 900))
+            if signed_at > now:
+                continue
+            author = self.counselor_for(p, g)
+            gn = GroupNote(
+                organization=self.org, public_id=_uuid(rng), session=session, author=author,
+                started_at=session.starts_at, ended_at=session.ends_at,
+                status=GroupNote.Status.SIGNED, signed_at=signed_at, signed_by=author, version=2,
+                created_by=author, updated_by=author, **shared_text(rng),
+            )  # fmt: skip
+            notes.append(gn)
+            for rec in recs:
+                start, end = part_times(session, rec)
+                patient = rec.patient
+                part = Note(
+                    organization=self.org, public_id=_uuid(rng), episode=rec.episode,
+                    patient=patient, session=session, kind=Note.Kind.GROUP_INDIVIDUALIZED,
+                    format=NoteFormat.GROUP, sections=part_text(rng, patient.first_name, []),
+                    started_at=start, ended_at=end, author=author, status=Note.Status.SIGNED,
+                    signed_at=signed_at, signed_by=author, version=2, created_by=author,
+                    updated_by=author,
+                )  # fmt: skip
+                parts.append((gn, part))
+            self.chain.add(signed_at, author, "openiop.clinical.group_note.sign", CAT.CLINICAL,
+                           "GroupNote", gn.public_id, None,
+                           {"version": 2, "parts": len(recs), "cosign_required": False,
+                            "amends": ""})  # fmt: skip
+        GroupNote.objects.bulk_create(notes, batch_size=BATCH)
+        for gn, part in parts:
+            part.group_note = gn
+        bulk_insert(Note, [part for _, part in parts])
+        self.t.counts["group_notes"] += len(notes)
+        self.t.counts["notes"] += len(parts)
 
     @property
     def billable_set(self) -> set[tuple[int, int]]:

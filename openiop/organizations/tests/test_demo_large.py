@@ -11,7 +11,7 @@ from django.db.models import F
 
 from openiop.attendance.models import AttendanceRecord
 from openiop.billing.models import Claim, ClaimLine
-from openiop.clinical.models import Note
+from openiop.clinical.models import GroupNote, Note
 from openiop.consent.models import Consent
 from openiop.core.audit import audit_verify
 from openiop.core.models import AuditEvent
@@ -51,15 +51,19 @@ def test_counts_are_proportional_to_the_patients(built):
     # About four groups a week for 10-30 weeks, cut short by the one-year window.
     assert 30 * PATIENTS <= attendance <= 130 * PATIENTS
     notes = Note.objects.for_org(org).count()
-    assert notes == c["notes"] and 0.1 * attendance <= notes <= 0.35 * attendance
+    assert notes == c["notes"]
+    individual = Note.objects.for_org(org).filter(kind=Note.Kind.INDIVIDUAL).count()
+    assert 0.1 * attendance <= individual <= 0.35 * attendance
     assert QuestionnaireResponse.objects.for_org(org).count() == c["questionnaires"] > PATIENTS
     assert 0.5 * PATIENTS <= Consent.objects.for_org(org).count() <= 0.9 * PATIENTS
     assert Claim.objects.for_org(org).count() == c["claims"] > 0
     assert ClaimLine.objects.for_org(org).count() == c["claim_lines"] > c["claims"]
     assert AuditEvent.objects.filter(organization_id=org.pk).count() == c["audit_events"]
-    # One audit row per recorded attendance, signed note and questionnaire at least.
+    # One audit row per recorded attendance, signed note (a group note's parts are signed
+    # together) and questionnaire at least.
     recorded = AttendanceRecord.objects.for_org(org).exclude(status="expected").count()
-    assert c["audit_events"] >= recorded + notes + c["questionnaires"]
+    signed = individual + GroupNote.objects.for_org(org).count()
+    assert c["audit_events"] >= recorded + signed + c["questionnaires"]
 
 
 def test_attendance_is_only_for_booked_patients_within_the_session(built):
@@ -123,3 +127,58 @@ def test_the_audit_chain_verifies(built):
     report = audit_verify()
     assert report.ok, report.problem
     assert report.checked == AuditEvent.objects.count()
+
+
+def test_last_month_is_billable_end_to_end(built):
+    """The month nobody billed yet goes through the real path a biller takes: charge capture
+    from attendance and the signed group notes, draft claims, ready, and an 837P that pyx12
+    accepts; the months already billed are not billed twice."""
+    from openiop.accounts.models import User
+    from openiop.billing.models import ClaimStatus
+    from openiop.billing.services_claims import claim_mark_ready, claims_build, claims_export
+    from openiop.billing.x12.pyx12_check import pyx12_errors
+
+    org = built.organization
+    biller = User.objects.get(username=demo_large.USER_PREFIX + "billing")
+    october = (dt.date(2026, 10, 1), dt.date(2026, 10, 31))
+    assert not Claim.objects.for_org(org).filter(period_start__gte=october[0]).exists()
+    parts = Note.objects.for_org(org).filter(kind=Note.Kind.GROUP_INDIVIDUALIZED)
+    assert parts.filter(session__starts_at__date__gte=october[0]).exists()
+    assert not parts.filter(session__starts_at__date__lt=october[0] - dt.timedelta(days=1)).exists()
+
+    built_claims = claims_build(
+        actor=biller, organization=org, start=october[0], end=october[1], today=TODAY
+    ).created
+    assert built_claims, "no clean lines in the unbilled month"
+    days = sum(c.lines.count() for c in built_claims)
+    attended_days = (
+        AttendanceRecord.objects.for_org(org)
+        .filter(
+            status__in=AttendanceRecord.ATTENDED,
+            session__starts_at__date__range=october,
+        )
+        .values("patient_id", "session__starts_at__date")
+        .distinct()
+        .count()
+    )
+    # Per diem: at most one line per attended day; short days (late, left early) are held back.
+    assert 0.5 * attended_days <= days <= attended_days
+    for claim in built_claims:
+        claim_mark_ready(actor=biller, claim=claim)
+    result = claims_export(
+        actor=biller, organization=org, fmt="837p", start=october[0], end=october[1]
+    )
+    assert result.problems == []
+    assert result.batch is not None and result.batch.claim_count == len(built_claims) - len(
+        result.refused
+    )
+    assert pyx12_errors(result.batch.content) == []
+    assert Claim.objects.for_org(org).filter(status=ClaimStatus.SUBMITTED).count() >= (
+        result.batch.claim_count
+    )
+    # September was billed by the generator: building it again finds nothing new.
+    again = claims_build(
+        actor=biller, organization=org, start=dt.date(2026, 9, 1), end=dt.date(2026, 9, 30),
+        today=TODAY,
+    ).created  # fmt: skip
+    assert again == []
