@@ -58,6 +58,7 @@ from openiop.clinical.services.group_notes import part_times
 from openiop.consent import rules as consent_rules
 from openiop.consent.models import Consent
 from openiop.core.audit import GENESIS, compute_hash
+from openiop.core.dbstats import analyze
 from openiop.core.models import AuditEvent, AuditHead
 from openiop.enrollment.models import Episode, EpisodeStatusChange, TedsDischargeReason
 from openiop.organizations.demo import (
@@ -144,6 +145,7 @@ AREA_CODES = ("716", "585", "312", "414")
 PHASES = (
     "setup", "plan", "patients", "episodes", "authorizations", "plans", "sessions",
     "attendance", "group_notes", "notes", "questionnaires", "consents", "claims", "audit",
+    "analyze",
 )  # fmt: skip
 
 
@@ -465,6 +467,8 @@ def build_large(
     report("plan", 1, 1, {"patients": len(plan.patients), "episodes": len(plan.episodes)})
     writer = _Writer(plan, timer, report)
     writer.run()
+    with timer.phase("analyze"):  # planner statistics for the tables just filled
+        analyze(connections[router.db_for_write(AttendanceRecord)])
     counts = dict(timer.counts)
     return LargeResult(organization=writer.org, counts=counts, seconds=dict(timer.seconds))
 

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Prefetch, Q
+from django.db.models import Count, Q
 
 from openiop.accounts.permissions import Perm
 from openiop.attendance.compliance import Status
@@ -77,6 +77,17 @@ class Dashboard:
     expected: list[ExpectedPatient] = field(default_factory=list)
     at_risk: list[AtRisk] = field(default_factory=list)
     programs: list[ProgramSummary] = field(default_factory=list)
+    # How many rows there are in all when ``expected`` / ``at_risk`` show only the first ones.
+    expected_total: int = 0
+    at_risk_total: int = 0
+
+    @property
+    def expected_truncated(self) -> bool:
+        return self.expected_total > len(self.expected)
+
+    @property
+    def at_risk_truncated(self) -> bool:
+        return self.at_risk_total > len(self.at_risk)
 
     @property
     def patients_shown(self) -> list[Patient]:
@@ -101,54 +112,59 @@ def _today_filter(sites: list[Site], now: dt.datetime) -> Q:
 
 
 def _sessions_today(organization_id: int, sites: list[Site], now: dt.datetime) -> list[Session]:
-    roster = AttendanceRecord.objects.select_related("patient").order_by(
-        "patient__last_name", "patient__first_name"
-    )
     return list(
         Session.objects.for_org(organization_id)
         .filter(_today_filter(sites, now))
         .select_related("program", "program__site", "room")
-        .prefetch_related("facilitators", Prefetch("attendance", queryset=roster))
+        .prefetch_related("facilitators")
         .order_by("starts_at")
     )
 
 
-def dashboard_for(user: Any, now: dt.datetime) -> Dashboard:
+def dashboard_for(user: Any, now: dt.datetime, *, limit: int | None = None) -> Dashboard:
     """The "Today" page for the user's organization as of ``now`` (an aware instant).
 
-    Queries: sites, today's sessions (+ facilitators, rosters), active programs, and then a fixed
-    three per program for weekly hours, so the count grows with programs, not patients.
+    Queries: sites, today's sessions (+ facilitators), their booked / recorded counts, the
+    expected patients (the first ``limit`` and the total), active programs, and a fixed three
+    for every program's weekly hours, so the count grows with neither patients nor programs.
+    ``limit`` caps the "expected" and "at risk" lists (the most behind first); the totals are
+    always whole.
     """
     require_perm(user, Perm.SESSION_VIEW)
     require_perm(user, Perm.COMPLIANCE_VIEW)
-    org_id = user.organization_id
-    sites = list(Site.objects.for_org(org_id).order_by("name"))
-    sessions = _sessions_today(org_id, sites, now)
-
-    today: list[SessionToday] = []
-    expected: list[ExpectedPatient] = []
-    for session in sessions:
-        records = list(session.attendance.all())
-        today.append(
-            SessionToday(
-                session=session,
-                facilitators=list(session.facilitators.all()),
-                booked=len(records),
-                recorded=sum(1 for r in records if r.is_recorded),
-            )
-        )
-        if session.status != Session.Status.CANCELLED:
-            expected.extend(ExpectedPatient(r.patient, session, r) for r in records)
     from openiop.enrollment.caseload import is_caseload_scoped, visible_patients
 
-    if is_caseload_scoped(user):  # a counselor's check-in list: their caseload only
-        mine = set(
-            visible_patients(user)
-            .filter(pk__in={e.patient.pk for e in expected})
-            .values_list("pk", flat=True)
+    org_id = user.organization_id
+    scoped = is_caseload_scoped(user)
+    sites = list(Site.objects.for_org(org_id).order_by("name"))
+    sessions = _sessions_today(org_id, sites, now)
+    records = AttendanceRecord.objects.for_org(org_id).filter(session__in=[s.pk for s in sessions])
+    counts = {
+        row["session_id"]: row
+        for row in records.values("session_id").annotate(
+            booked=Count("id"),
+            recorded=Count("id", filter=~Q(status=AttendanceRecord.Status.EXPECTED)),
         )
-        expected = [e for e in expected if e.patient.pk in mine]
-    expected.sort(key=lambda e: (e.session.starts_at, e.patient.last_name, e.patient.first_name))
+    }
+    today = [
+        SessionToday(
+            session=session,
+            facilitators=list(session.facilitators.all()),
+            booked=counts.get(session.pk, {}).get("booked", 0),
+            recorded=counts.get(session.pk, {}).get("recorded", 0),
+        )
+        for session in sessions
+    ]
+    by_pk = {s.pk: s for s in sessions}
+    booked = records.exclude(session__status=Session.Status.CANCELLED)
+    if scoped:  # a counselor's check-in list: their caseload only
+        booked = booked.filter(patient__in=visible_patients(user))
+    booked = booked.select_related("patient").order_by(
+        "session__starts_at", "patient__last_name", "patient__first_name", "id"
+    )
+    rows = list(booked[:limit] if limit is not None else booked)
+    expected_total = len(rows) if limit is None or len(rows) < limit else booked.count()
+    expected = [ExpectedPatient(r.patient, by_pk[r.session_id], r) for r in rows]
 
     at_risk: list[AtRisk] = []
     summaries: list[ProgramSummary] = []
@@ -170,14 +186,25 @@ def dashboard_for(user: Any, now: dt.datetime) -> Dashboard:
             for r in rows
             if r.result.status in AT_RISK_STATUSES
         )
-    if is_caseload_scoped(user):  # program counts stay whole; names only from the caseload
+    if scoped:  # program counts stay whole; names only from the caseload
         seen = set(
             visible_patients(user)
             .filter(pk__in={r.patient.pk for r in at_risk})
             .values_list("pk", flat=True)
         )
         at_risk = [r for r in at_risk if r.patient.pk in seen]
+    at_risk_total = len(at_risk)
+    if limit is not None and at_risk_total > limit:
+        # The furthest from their minimum even if they attend everything still booked first.
+        at_risk.sort(
+            key=lambda r: (
+                r.result.minutes_attended + r.result.minutes_remaining - r.result.required_minutes,
+                r.patient.last_name, r.patient.first_name,
+            )
+        )  # fmt: skip
+        at_risk = at_risk[:limit]
     at_risk.sort(key=lambda r: (r.patient.last_name, r.patient.first_name, r.program.name))
     return Dashboard(
-        now=now, sessions=today, expected=expected, at_risk=at_risk, programs=summaries
-    )
+        now=now, sessions=today, expected=expected, at_risk=at_risk, programs=summaries,
+        expected_total=expected_total, at_risk_total=at_risk_total,
+    )  # fmt: skip

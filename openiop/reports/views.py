@@ -55,7 +55,7 @@ def _work_panels(request: HttpRequest) -> dict[str, Any]:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    board = dashboard_for(request.user, timezone.now())
+    board = dashboard_for(request.user, timezone.now(), limit=PANEL_ROWS)
     chart = compliance_summary_svg(
         [ProgramBar.of(p.program.name, p.counts) for p in board.programs],
         title="Weekly hours status by program, this week",

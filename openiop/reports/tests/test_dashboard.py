@@ -152,3 +152,46 @@ def test_dashboard_query_count_does_not_grow_with_patients(
     with django_assert_max_num_queries(len(few)):
         body = client.get("/").content.decode()
     assert body.count("P7 Many") == 2  # expected today and at risk
+
+
+@time_machine.travel(NOW, tick=False)
+def test_long_lists_show_the_first_rows_with_the_whole_count(
+    org, program, tonight, on_track, supervisor
+):
+    """At a large organization the director sees counts for everyone and names for the first
+    few: "expected" by start time, "at risk" the furthest behind first (Dana, booked into one
+    3-hour group, is further behind than the newcomers booked into two)."""
+    for n in range(3):
+        p = patient_create(actor=None, organization=org, first_name=f"New{n}",
+                           last_name=f"Comer{n}", date_of_birth=dt.date(1990, 1, 1))  # fmt: skip
+        e = episode_create(actor=None, patient=p, program=program, admitted_on=dt.date(2026, 11, 2))
+        session_book(actor=None, session=tonight, episode=e)
+        session_book(actor=None, session=_session(program, START + dt.timedelta(days=1),
+                                                  title=f"Extra {n}"), episode=e)  # fmt: skip
+    whole = dashboard_for(supervisor, NOW)
+    assert whole.expected_total == 5 and not whole.expected_truncated
+    assert whole.at_risk_total == 4  # Dana and the three newcomers (6 h of 9 h at most)
+    board = dashboard_for(supervisor, NOW, limit=2)
+    assert board.expected_total == 5 and len(board.expected) == 2 and board.expected_truncated
+    assert board.at_risk_total == 4 and len(board.at_risk) == 2 and board.at_risk_truncated
+    assert "Whitfield" in [r.patient.last_name for r in board.at_risk]
+    # The audit row names only the patients on the page.
+    assert len(board.patients_shown) <= 4
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_page_says_when_a_list_is_cut_short(client, org, program, tonight, supervisor):
+    from openiop.reports import views
+
+    groups = [tonight] + [_session(program, START, title=f"Group {k}") for k in range(3)]
+    for n in range(views.PANEL_ROWS + 2):
+        p = patient_create(actor=None, organization=org, first_name=f"P{n:02d}",
+                           last_name="Many", date_of_birth=dt.date(1990, 1, 1))  # fmt: skip
+        e = episode_create(actor=None, patient=p, program=program, admitted_on=dt.date(2026, 11, 2))
+        session_book(actor=None, session=groups[n % 4], episode=e)
+    login(client, supervisor)
+    body = client.get("/").content.decode()
+    total = views.PANEL_ROWS + 3  # Dana as well
+    assert f'Expected today <span class="muted">({total})</span>' in body
+    assert f"The first {views.PANEL_ROWS} of {total}, by start time." in body
+    assert f"furthest behind their minimum, of {total}." in body

@@ -14,6 +14,7 @@ from django.db import connections
 
 from openiop.core.audit import audit_verify
 from openiop.core.backup import BackupError, NeedsConfirmation, restore
+from openiop.core.dbstats import analyze
 
 
 class Command(BaseCommand):
@@ -73,3 +74,5 @@ class Command(BaseCommand):
                 f"({chain.checked} rows verified before it)"
             )
         self.stdout.write(self.style.SUCCESS(f"audit chain intact: {chain.checked} rows verified"))
+        # pg_restore brings no planner statistics; refresh them before the first user arrives.
+        self.stdout.write(f"planner statistics: {analyze(connections[alias])}")

@@ -7,9 +7,11 @@ import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 from django.utils import timezone
 from tqdm import tqdm
 
+from openiop.core.dbstats import analyze
 from openiop.organizations import demo
 
 
@@ -100,6 +102,7 @@ class Command(BaseCommand):
                 today=today,
                 progress=bar.update,
             )
+        analyze(connection)  # planner statistics for the tables just filled
         elapsed = time.monotonic() - started
         c = result.counts
         self.stdout.write(
