@@ -126,9 +126,19 @@ RESPONSIBILITIES: Final[frozenset[str]] = frozenset(
 OPIOID_WORDS: Final[frozenset[str]] = frozenset(
     {"opioid", "opioids", "opiate", "opiates", "heroin", "fentanyl", "oxycodone", "hydrocodone",
      "hydromorphone", "oxymorphone", "morphine", "codeine", "tramadol", "methadone",
-     "buprenorphine", "other_opiates", "prescription_opioids"}
+     "buprenorphine", "other_opiates", "prescription_opioids", "oxycontin", "percocet",
+     "vicodin", "norco", "dilaudid", "suboxone", "opium"}
 )  # fmt: skip
 ALCOHOL_WORDS: Final[frozenset[str]] = frozenset({"alcohol", "etoh", "ethanol"})
+# Sedative-hypnotics whose withdrawal can cause seizures (benzodiazepines by class, generic and
+# common brand names; barbiturates; z-drugs; GHB). Used by the phone screen's withdrawal check.
+SEDATIVE_WORDS: Final[frozenset[str]] = frozenset(
+    {"benzo", "benzos", "benzodiazepine", "benzodiazepines", "sedative", "sedatives",
+     "alprazolam", "xanax", "diazepam", "valium", "lorazepam", "ativan", "clonazepam", "klonopin",
+     "chlordiazepoxide", "librium", "temazepam", "restoril", "triazolam", "oxazepam",
+     "barbiturate", "barbiturates", "phenobarbital", "butalbital", "zolpidem", "ambien",
+     "eszopiclone", "carisoprodol", "soma", "ghb", "gbl"}
+)  # fmt: skip
 
 Edition = Literal["3", "4"]
 EDITIONS: Final[tuple[str, ...]] = ("3", "4")
@@ -597,16 +607,26 @@ _WM_SETTING_WORDS: Final[Mapping[str, str]] = {
 }
 
 
+def is_opioid(word: str) -> bool:
+    """A normalized substance word (see :func:`normalize_words`) naming an opioid."""
+    return word in OPIOID_WORDS or "opioid" in word or "opiate" in word
+
+
+def is_alcohol(word: str) -> bool:
+    """A normalized substance word naming alcohol."""
+    return word in ALCOHOL_WORDS or word.startswith("alcohol")
+
+
+def is_sedative(word: str) -> bool:
+    """A normalized substance word naming a benzodiazepine or other sedative-hypnotic."""
+    return (
+        word in SEDATIVE_WORDS or word.startswith("benzo") or "barbitur" in word
+        or word.startswith("sedative")
+    )  # fmt: skip
+
+
 def _mat_substances(substances: frozenset[str]) -> list[str]:
-    return sorted(
-        s
-        for s in substances
-        if s in OPIOID_WORDS
-        or s in ALCOHOL_WORDS
-        or "opioid" in s
-        or "opiate" in s
-        or s.startswith("alcohol")
-    )
+    return sorted(s for s in substances if is_opioid(s) or is_alcohol(s))
 
 
 def evaluate(a: Assessment, programs: Sequence[ProgramInfo] = ()) -> Recommendation:

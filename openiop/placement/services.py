@@ -422,6 +422,25 @@ def _latest_assessment(referral: Referral) -> Assessment:
     return assessment
 
 
+def _require_chosen_level(assessment: Assessment, program: Program) -> None:
+    """The program must deliver the level the latest assessment chose (admission and waitlist)."""
+    chosen = rules.normalize_level(assessment.chosen_level)
+    offered = rules.normalize_level(program.level_of_care or "")
+    if offered == chosen:
+        return
+    if offered == rules.normalize_level(assessment.recommended_level):
+        how = f"choose level {offered} (the recommended level)"
+    else:
+        how = f"record the choice of level {offered} with a variance reason"
+    raise ValidationError(
+        {
+            "program": f"{program.name} is level {offered}, but the latest assessment "
+            f"({assessment.assessed_on:%Y-%m-%d}) chose level {chosen}. Pick a level {chosen} "
+            f"program, or reassess and {how}."
+        }
+    )
+
+
 @transaction.atomic
 def referral_waitlist(
     *, actor: Any, referral: Referral, program: Program, request: HttpRequest | None = None
@@ -430,7 +449,7 @@ def referral_waitlist(
     _require_open(referral)
     if program.organization_id != referral.organization_id:
         raise ValidationError({"program": "Unknown program."})
-    _latest_assessment(referral)
+    _require_chosen_level(_latest_assessment(referral), program)
     patient = _patient_for(actor, referral, request)
     if referral.episode is not None:
         raise ValidationError({"referral": "This referral already has an episode."})
@@ -469,7 +488,10 @@ def referral_admit(
     chosen groups from the admission date. Minors need a guardian's signature."""
     if referral.status not in (*Referral.OPEN_STATUSES,):
         raise ValidationError({"status": "This referral is closed."})
-    _latest_assessment(referral)
+    latest = _latest_assessment(referral)
+    if program.organization_id != referral.organization_id:
+        raise ValidationError({"program": "Unknown program."})
+    _require_chosen_level(latest, program)
     if not consent_signed_by.strip():
         raise ValidationError({"consent_signed_by": "The patient signs the consent to treat."})
     patient = _patient_for(actor, referral, request)
@@ -482,8 +504,6 @@ def referral_admit(
         and primary_counselor.organization_id != referral.organization_id
     ):
         raise ValidationError({"primary_counselor": "Unknown staff member."})
-    if program.organization_id != referral.organization_id:
-        raise ValidationError({"program": "Unknown program."})
     for group in series:
         if group.program_id != program.pk:
             raise ValidationError({"series": f"{group} is not a group of {program}."})

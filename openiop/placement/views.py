@@ -434,14 +434,20 @@ def assessment_create(request: HttpRequest, public_id: Any) -> HttpResponse:
 def _default_program(referral: Referral, programs: list[Program]) -> Program | None:
     latest = referral.assessments.select_related("chosen_program").first()
     by_pk = {p.pk: p for p in programs}
-    for candidate in (
-        referral.episode.program_id if referral.episode else None,
-        latest.chosen_program_id if latest else None,
-        referral.program_requested_id,
-    ):
-        if candidate in by_pk:
+    if referral.episode and referral.episode.program_id in by_pk:
+        return by_pk[referral.episode.program_id]
+
+    def at_chosen_level(program: Program) -> bool:
+        # Admission refuses a program at another level than the latest assessment chose.
+        return latest is None or rules.normalize_level(
+            program.level_of_care or ""
+        ) == rules.normalize_level(latest.chosen_level)
+
+    for candidate in (latest.chosen_program_id if latest else None, referral.program_requested_id):
+        if candidate in by_pk and at_chosen_level(by_pk[candidate]):
             return by_pk[candidate]
-    return programs[0] if programs else None
+    fitting = [p for p in programs if at_chosen_level(p)]
+    return (fitting or programs or [None])[0]
 
 
 def _admit_initial(

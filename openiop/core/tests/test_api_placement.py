@@ -929,3 +929,80 @@ def test_odd_query_parameters_never_cause_a_server_error(intake, referral, query
     response = api_client(intake).get(query.format(r=referral.public_id))
     assert response.status_code < 500, query
     assert response["Content-Type"].startswith("application/json")
+
+
+def test_screen_with_a_typed_sedative_and_no_last_use_date_routes_to_withdrawal_management(
+    intake, referral
+):
+    body = {"substances": ["Xanax"], "withdrawal_symptoms": True}
+    response = post(api_client(intake), f"/api/v1/referrals/{referral.public_id}/screenings", body)
+    assert response.status_code == 201
+    data = response.json()
+    assert data["route"] == "withdrawal_management" and data["last_use_on"] is None
+    assert data["reasons"] == [
+        "Withdrawal symptoms with xanax use and no last-use date: treat as recent and refer to "
+        "withdrawal management now."
+    ]
+
+
+# --- admission follows the chosen level; the 4th edition is stored ------------------------------
+
+
+@pytest.fixture
+def php(org, site):
+    return Program.objects.create(
+        organization=org, site=site, name="Day PHP", level_of_care="2.5",
+        weekly_min_hours=Decimal("20.0"), weekly_max_hours=Decimal("30.0"),
+    )  # fmt: skip
+
+
+def test_admit_or_waitlist_to_a_program_at_another_level_is_refused(
+    counselor, intake, assessed, program, php
+):
+    before = counts()
+    admit = post(
+        api_client(counselor), f"/api/v1/referrals/{assessed.public_id}/admit",
+        {"program": str(php.public_id), "admitted_on": "2026-11-16", "consent_signed_by": "Maya"},
+    )  # fmt: skip
+    assert admit.status_code == 400
+    [error] = admit.json()["detail"]
+    assert error["field"] == "program"
+    assert (
+        "Day PHP is level 2.5, but the latest assessment (2026-11-14) chose level 2.1"
+        in (error["message"])
+    )
+    assert "variance reason" in error["message"]
+    waitlist = post(api_client(intake), f"/api/v1/referrals/{assessed.public_id}/waitlist",
+                    {"program": str(php.public_id)})  # fmt: skip
+    assert waitlist.status_code == 400 and fields(waitlist) == {"program"}
+    assert counts() == before
+    assessed.refresh_from_db()
+    assert (assessed.status, assessed.patient_id) == ("assessment", None)
+
+
+def test_a_fourth_edition_assessment_is_stored_as_such_with_the_mapped_recommendation(
+    counselor, referral
+):
+    path = f"/api/v1/referrals/{referral.public_id}/assessments"
+    # Entered as 4th edition: D4 (substance use-related risks) 3 reads as 3rd-edition d5 3,
+    # D6 (person-centered, motivation) 1 as d4 1, D5 (recovery environment) 1 as d6 1: PHP.
+    body = assessment_body(criteria_edition="4", d4=3, d5=1, d6=1, chosen_level="2.5")
+    response = post(api_client(counselor), path, body)
+    assert response.status_code == 201
+    data = response.json()
+    assert (data["criteria_edition"], data["recommended_level"]) == ("4", "2.5")
+    assert data["recommendation"]["ratings_3rd_edition"] == {
+        "d1": 0, "d2": 0, "d3": 1, "d4": 1, "d5": 3, "d6": 1,
+    }  # fmt: skip
+    stored = Assessment.objects.get()
+    assert (stored.criteria_edition, stored.recommended_level, stored.chosen_level) == (
+        "4", "2.5", "2.5",
+    )  # fmt: skip
+    assert stored.d4 == 3  # kept as entered
+    assert "4th ed., substance use-related risks" in stored.recommendation["reasons"][0]["text"]
+    got = api_client(counselor).get(f"/api/v1/referrals/{referral.public_id}").json()
+    assert got["assessments"][0]["criteria_edition"] == "4"
+    # The same numbers entered as 3rd edition are read differently (d4 = readiness to change).
+    third = post(api_client(counselor), "/api/v1/placement/evaluate",
+                 {**ISSUE_EXAMPLE, "age": 36, "d4": 3, "d5": 1, "d6": 1}).json()  # fmt: skip
+    assert "readiness to change" in third["reasons"][0]["text"]

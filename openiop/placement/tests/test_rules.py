@@ -7,6 +7,8 @@ rule should recommend for them.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import itertools
 from typing import Any
 
 import pytest
@@ -634,3 +636,55 @@ def test_4th_edition_is_the_3rd_edition_after_the_crosswalk(a: Assessment):
     )
     assert evaluate(third).level == evaluate(a).level
     assert evaluate(third).variance_allowed == evaluate(a).variance_allowed
+
+
+# --- exhaustive over the ratings ------------------------------------------------------------
+# Every one of the 5**6 = 15,625 rating profiles, for a few fact combinations (no facts; each
+# risk fact alone; no facts in the 4th edition). Age, duties and substances are held fixed: they
+# change the population, the variance option and the MAT advice, never the level.
+
+ALL_RATINGS = list(itertools.product(range(5), repeat=6))
+FACT_CASES = [("3", None), *[("3", fact) for fact in RISK_FACTS], ("4", None)]
+DIMS = ("d1", "d2", "d3", "d4", "d5", "d6")
+
+
+@functools.cache
+def ranks(edition: str, fact: str | None) -> dict[tuple[int, ...], int]:
+    facts = {name: name == fact for name in RISK_FACTS}
+    base = Assessment(
+        age=34, d1=0, d2=0, d3=0, d4=0, d5=0, d6=0, responsibilities=frozenset({"work"}),
+        substances=frozenset({"alcohol"}), criteria_edition=edition, **facts,
+    )  # fmt: skip
+    return {
+        r: evaluate(dataclasses.replace(base, **dict(zip(DIMS, r, strict=True)))).intensity_rank
+        for r in ALL_RATINGS
+    }
+
+
+@pytest.mark.parametrize(("edition", "fact"), FACT_CASES)
+def test_every_rating_profile_raising_any_dimension_never_lowers_the_level(edition, fact):
+    table = ranks(edition, fact)
+    lowered = [
+        (r, i)
+        for r in ALL_RATINGS
+        for i in range(6)
+        if r[i] < 4 and table[(*r[:i], r[i] + 1, *r[i + 1 :])] < table[r]
+    ]
+    assert lowered == []
+
+
+@pytest.mark.parametrize("fact", RISK_FACTS)
+def test_every_rating_profile_turning_on_a_fact_never_lowers_the_level(fact):
+    off, on = ranks("3", None), ranks("3", fact)
+    assert [r for r in ALL_RATINGS if on[r] < off[r]] == []
+
+
+def test_every_rating_profile_without_facts_at_0_to_2_is_outpatient_or_iop():
+    table = ranks("3", None)
+    for r in ALL_RATINGS:
+        if max(r) <= 1:
+            assert table[r] == intensity_rank("1.0"), r
+        elif max(r) == 2:
+            assert table[r] == intensity_rank("2.1"), r
+        else:
+            assert table[r] > intensity_rank("2.1"), r

@@ -81,3 +81,58 @@ def test_a_group_past_midnight_collides_with_an_early_shift_next_day():
     early = [Window(1, dt.time(0, 30), dt.time(6), "work")]
     assert conflicts([0], dt.time(22), 180, early) == [early[0]]
     assert conflicts([1], dt.time(22), 60, early) == []
+
+
+def test_typed_opioid_and_sedative_names_count_as_withdrawal_risk():
+    for typed in ["oxycodone", "Opioid", "Xanax", "benzos", "alprazolam", "Percocet", "etoh"]:
+        r = route_screen(
+            answers(
+                substances=normalize_substances([typed]),
+                withdrawal_symptoms=True,
+                last_use_on=TODAY - dt.timedelta(days=1),
+            ),
+            TODAY,
+        )
+        assert r.route == "withdrawal_management", typed
+        assert typed.lower() in r.reasons[0]
+        assert not any("No urgent risk" in text for text in r.reasons)
+
+
+def test_symptoms_with_a_blank_last_use_date_route_to_withdrawal_management():
+    r = route_screen(
+        answers(substances=frozenset({"oxycodone"}), withdrawal_symptoms=True, last_use_on=None),
+        TODAY,
+    )
+    assert r.route == "withdrawal_management"
+    assert "no last-use date" in r.reasons[0]
+
+
+def test_symptoms_that_do_not_route_still_warn_the_coordinator():
+    old = route_screen(
+        answers(withdrawal_symptoms=True, last_use_on=TODAY - dt.timedelta(days=9)), TODAY
+    )
+    unknown_substance = route_screen(
+        answers(substances=frozenset(), withdrawal_symptoms=True, last_use_on=None), TODAY
+    )
+    cannabis_undated = route_screen(
+        answers(substances=frozenset({"marijuana"}), withdrawal_symptoms=True, last_use_on=None),
+        TODAY,
+    )
+    for r in (old, unknown_substance, cannabis_undated):
+        assert r.route == "assess"
+        assert r.reasons[0].startswith("Caution: withdrawal symptoms")
+        assert not any("No urgent risk" in text for text in r.reasons)
+    assert "last use 9 days ago" in old.reasons[0]
+    assert "no substance recorded" in unknown_substance.reasons[0]
+    assert "no last-use date" in cannabis_undated.reasons[0]
+
+
+def test_typed_sedative_use_without_symptoms_is_not_routed():
+    r = route_screen(answers(substances=frozenset({"xanax"}), last_use_on=None), TODAY)
+    assert r.route == "assess"
+    assert r.reasons == ("No urgent risk reported: continue to a full assessment.",)
+
+
+def test_typed_opioid_in_pregnancy_prioritizes_moud():
+    r = route_screen(answers(substances=frozenset({"oxycodone"}), pregnant="yes"), TODAY)
+    assert r.route == "prenatal" and "MOUD" in r.reasons[0]

@@ -389,3 +389,130 @@ def test_admitting_a_waitlisted_person_records_counselor_and_mat(
         2,
     )
     assert episode.status == Episode.Status.ADMITTED
+
+
+@pytest.fixture
+def php(org, site):
+    return Program.objects.create(
+        organization=org, site=site, name="Day PHP", level_of_care="2.5",
+        weekly_min_hours=Decimal("20.0"), weekly_max_hours=Decimal("30.0"),
+    )  # fmt: skip
+
+
+def _nothing_changed(referral):
+    from openiop.patients.models import Patient
+    from openiop.placement.models import ConsentToTreat
+
+    referral.refresh_from_db()
+    assert (referral.status, referral.patient_id, referral.episode_id) == (
+        Referral.Status.ASSESSMENT, None, None,
+    )  # fmt: skip
+    assert not Episode.objects.exists()
+    assert not Patient.objects.filter(last_name="Lindqvist").exists()
+    assert not ConsentToTreat.objects.exists()
+
+
+def test_admission_to_a_program_at_another_level_than_chosen_is_refused(
+    referral, counselor, intake, program, php
+):
+    assess(referral, counselor)  # recommended and chosen: 2.1
+    with pytest.raises(ValidationError) as err:
+        services.referral_admit(
+            actor=counselor, referral=referral, program=php, admitted_on=dt.date(2026, 11, 16),
+            consent_signed_by="Maya Lindqvist",
+        )  # fmt: skip
+    [message] = err.value.message_dict["program"]
+    assert "Day PHP is level 2.5" in message and "chose level 2.1" in message
+    assert "reassess and record the choice of level 2.5 with a variance reason" in message
+    _nothing_changed(referral)
+    with pytest.raises(ValidationError) as err:
+        services.referral_waitlist(actor=intake, referral=referral, program=php)
+    assert "chose level 2.1" in err.value.message_dict["program"][0]
+    _nothing_changed(referral)
+
+
+def test_a_php_choice_cannot_be_admitted_to_iop_until_reassessed(referral, counselor, program, php):
+    assess(referral, counselor, ratings={**IOP, "d5": 3}, chosen_level="2.5")
+    with pytest.raises(ValidationError) as err:
+        services.referral_admit(
+            actor=counselor, referral=referral, program=program,
+            admitted_on=dt.date(2026, 11, 16), consent_signed_by="Maya Lindqvist",
+        )  # fmt: skip
+    assert (
+        "Adult Evening IOP is level 2.1, but the latest assessment (2026-11-14) chose level 2.5"
+        in (err.value.message_dict["program"][0])
+    )
+    _nothing_changed(referral)
+    # A reassessment that records IOP as a variance (with its reason) makes the admission possible.
+    assess(
+        referral, counselor, ratings={**IOP, "d5": 3}, chosen_level="2.1",
+        variance_reason="Cannot leave work for PHP hours; evening IOP plus weekly check-ins",
+    )  # fmt: skip
+    episode = services.referral_admit(
+        actor=counselor, referral=referral, program=program, admitted_on=dt.date(2026, 11, 16),
+        consent_signed_by="Maya Lindqvist",
+    )  # fmt: skip
+    assert episode.program == program and episode.status == Episode.Status.ADMITTED
+
+
+def test_a_level_chosen_against_the_recommendation_points_back_to_the_recommended_one(
+    referral, counselor, program, php
+):
+    assess(referral, counselor, chosen_level="2.5", variance_reason="Relapsed twice in IOP")
+    with pytest.raises(ValidationError) as err:
+        services.referral_admit(
+            actor=counselor, referral=referral, program=program,
+            admitted_on=dt.date(2026, 11, 16), consent_signed_by="Maya Lindqvist",
+        )  # fmt: skip
+    assert "choose level 2.1 (the recommended level)" in err.value.message_dict["program"][0]
+    episode = services.referral_admit(
+        actor=counselor, referral=referral, program=php, admitted_on=dt.date(2026, 11, 16),
+        consent_signed_by="Maya Lindqvist",
+    )  # fmt: skip
+    assert episode.program == php
+
+
+def test_time_to_first_session_is_the_median_of_the_first_attended_sessions(
+    org, intake, counselor, program, evening_group
+):
+    from openiop.attendance.services import AttendanceEntry, attendance_record
+
+    def admitted(first, received):
+        ref = services.referral_create(
+            actor=intake, organization=org, first_name=first, last_name="Early", phone="555",
+            date_of_birth=dt.date(1985, 1, 1), received_on=received,
+        )  # fmt: skip
+        assess(ref, counselor, assessed_on=dt.date(2026, 11, 14))
+        return services.referral_admit(
+            actor=counselor, referral=ref, program=program, admitted_on=dt.date(2026, 11, 16),
+            consent_signed_by=first, series=[evening_group],
+        )  # fmt: skip
+
+    ann = admitted("Ann", dt.date(2026, 11, 12))
+    bo = admitted("Bo", dt.date(2026, 11, 10))
+    monday, wednesday = evening_group.sessions.order_by("starts_at").filter(
+        starts_at__date__gte=dt.date(2026, 11, 16)
+    )[:2]
+    with time_machine.travel(monday.starts_at + dt.timedelta(minutes=30), tick=False):
+        attendance_record(
+            actor=counselor,
+            session=monday,
+            entries=[
+                AttendanceEntry(ann.patient, "present"),
+                AttendanceEntry(bo.patient, "absent"),
+            ],
+        )
+    with time_machine.travel(wednesday.starts_at + dt.timedelta(minutes=30), tick=False):
+        attendance_record(
+            actor=counselor, session=wednesday, entries=[AttendanceEntry(bo.patient, "late")]
+        )
+    [row] = [
+        r
+        for r in selectors.intake_times(
+            user=counselor, start=dt.date(2026, 11, 1), end=dt.date(2026, 11, 30)
+        )
+        if r.program == program
+    ]
+    # Ann: Nov 12 -> Monday Nov 16 = 4 days; Bo missed Monday: Nov 10 -> Wednesday Nov 18 = 8.
+    assert row.admitted == 2
+    assert row.median_days_to_first_session == 6.0

@@ -726,3 +726,170 @@ def test_a_full_group_is_shown_but_cannot_be_booked(
     response = client.post(url("referral-admit", referral), admit_post(program, [tiny]))
     assert response.status_code == 400 and "series" in response.context["form"].errors
     assert AttendanceRecord.objects.filter(session__series=tiny).count() == 3
+
+
+# --- audit follow-ups -----------------------------------------------------------------------
+
+
+def test_screen_with_a_typed_opioid_and_no_last_use_date_alerts_withdrawal_management(
+    client, intake, referral
+):
+    login(client, intake)
+    response = client.post(
+        url("screening-create", referral),
+        {"substances_other": "Oxycodone, xanax", "withdrawal_symptoms": "on", "pregnant": "no"},
+    )
+    assert response.status_code == 302
+    screen = Screening.objects.get()
+    assert screen.route == "withdrawal_management" and screen.last_use_on is None
+    page = client.get(response["Location"]).content.decode()
+    assert "Refer to withdrawal management now" in page
+    assert "oxycodone, xanax use and no last-use date" in page
+    assert "No urgent risk reported" not in page
+
+
+@pytest.fixture
+def php(org, site):
+    return Program.objects.create(
+        organization=org, site=site, name="Day PHP", level_of_care="2.5",
+        weekly_min_hours=Decimal("20.0"), weekly_max_hours=Decimal("30.0"),
+    )  # fmt: skip
+
+
+def test_admit_page_refuses_a_program_at_another_level_than_chosen(
+    client, counselor, referral, program, php
+):
+    assess(referral, counselor, chosen_program=program)
+    login(client, counselor)
+    page = client.get(url("referral-admit", referral))
+    assert page.context["form"]["program"].value() == str(program.public_id)
+    for action in ("admit", "waitlist"):
+        response = client.post(url("referral-admit", referral), admit_post(php, action=action))
+        assert response.status_code == 400
+        [error] = response.context["form"].errors["program"]
+        assert "Day PHP is level 2.5, but the latest assessment" in error
+        assert "with a variance reason" in response.content.decode()
+    assert not Episode.objects.exists()
+    referral.refresh_from_db()
+    assert referral.status == Referral.Status.ASSESSMENT and referral.patient is None
+
+
+def test_admit_page_preselects_a_program_at_the_chosen_level(
+    client, counselor, org, intake, program, php
+):
+    ref = make_referral(org, intake, program_requested=program)
+    assess(ref, counselor, ratings={**IOP, **{f: False for f in FACTS}, "d5": 3},
+           chosen_level="2.5")  # fmt: skip
+    login(client, counselor)
+    page = client.get(url("referral-admit", ref))
+    assert page.context["form"]["program"].value() == str(php.public_id)
+
+
+def test_intake_report_shows_the_median_days_to_first_session(
+    client, counselor, referral, program, evening_group
+):
+    from openiop.attendance.services import AttendanceEntry, attendance_record
+
+    assess(referral, counselor, chosen_program=program)
+    episode = services.referral_admit(
+        actor=counselor, referral=referral, program=program, admitted_on=dt.date(2026, 11, 16),
+        consent_signed_by="Maya Lindqvist", series=[evening_group],
+    )  # fmt: skip
+    monday = evening_group.sessions.get(starts_at__date=dt.date(2026, 11, 16))
+    with time_machine.travel(monday.starts_at + dt.timedelta(minutes=20), tick=False):
+        attendance_record(
+            actor=counselor, session=monday, entries=[AttendanceEntry(episode.patient, "present")]
+        )
+        login(client, counselor)
+        response = client.get(url("intake-report"))
+    [row] = [r for r in response.context["rows"] if r.program == program]
+    assert row.median_days_to_first_session == 4.0  # received Nov 12, first group Nov 16
+    text = " ".join(response.content.decode().split())
+    assert (
+        '<td>Adult Evening IOP</td> <td class="num">1</td> <td class="num">1</td> '
+        '<td class="num">1</td> <td class="num">2.0</td> <td class="num">4.0</td>'
+    ) in text
+
+
+def test_a_freed_seat_goes_to_the_first_waiting_patient_whose_week_fits(
+    client, intake, counselor, org, program, room
+):
+    from openiop.enrollment.models import TedsDischargeReason
+    from openiop.enrollment.services import episode_discharge
+
+    group = series_create(
+        actor=None, program=program, title="Small evening group", weekdays=[0, 2, 3],
+        start_time=dt.time(18), duration_minutes=180, start_date=dt.date(2026, 11, 16),
+        end_date=dt.date(2026, 12, 31), room=room, capacity=2,
+    )  # fmt: skip
+    members = []
+    for first in ("Mo", "Ned"):
+        ref = make_referral(org, intake, first_name=first, last_name="Member")
+        assess(ref, counselor)
+        members.append(
+            services.referral_admit(
+                actor=counselor,
+                referral=ref,
+                program=program,
+                admitted_on=dt.date(2026, 11, 16),
+                consent_signed_by=first,
+                series=[group],
+            )  # fmt: skip
+        )
+    waitlisted(org, intake, counselor, program, "Ann", "routine", 1)
+    bea = waitlisted(org, intake, counselor, program, "Bea", "urgent", 5, evenings_busy=True)
+    cal = waitlisted(org, intake, counselor, program, "Cal", "urgent", 8)
+    tuesday = dt.datetime(2026, 11, 17, 15, 0, tzinfo=dt.UTC)
+    with time_machine.travel(tuesday, tick=False):
+        login(client, counselor)  # sessions expire; log in on the day
+        full = client.get(url("waitlist", program=program.public_id))
+        assert full.context["groups"] == []
+        assert "No group of Adult Evening IOP has a free seat" in full.content.decode()
+
+    episode_discharge(
+        actor=counselor, episode=members[0], discharged_on=dt.date(2026, 11, 16),
+        reason=TedsDischargeReason.COMPLETED,
+    )  # fmt: skip
+    with time_machine.travel(tuesday, tick=False):
+        freed = client.get(url("waitlist", program=program.public_id))
+        [offer] = freed.context["groups"]
+        assert offer["offer"].series == group and offer["offer"].free_seats == 1
+        # Bea is more urgent than Ann and waited longer than Cal, but works Monday evenings.
+        names = [r["episode"].patient.first_name for r in freed.context["rows"]]
+        assert names == ["Bea", "Cal", "Ann"]
+        assert offer["first"].patient.first_name == "Cal"
+        text = freed.content.decode()
+        assert url("referral-admit", cal) in text and url("referral-admit", bea) not in text
+
+        response = client.post(
+            url("referral-admit", cal), admit_post(group.program, [group], admitted_on="2026-11-17")
+        )
+        assert response.status_code == 302
+        cal.refresh_from_db()
+        assert cal.episode.status == Episode.Status.ADMITTED
+        booked = AttendanceRecord.objects.filter(episode=cal.episode)
+        assert booked.count() == 20 and {r.session.series for r in booked} == {group}
+        again = client.get(url("waitlist", program=program.public_id))
+        assert again.context["groups"] == []
+
+
+def test_a_fourth_edition_assessment_is_stored_with_its_edition_and_mapped_level(
+    client, counselor, referral
+):
+    login(client, counselor)
+    response = client.post(
+        url("assessment-create", referral),
+        assessment_post(
+            "save", criteria_edition="4", d5="3", chosen_level="2.1",
+            variance_reason="Works full time; evening IOP with sober-living support",
+        ),
+    )  # fmt: skip
+    assert response.status_code == 302
+    a = Assessment.objects.get()
+    assert a.criteria_edition == "4"
+    # 4th-edition D5 (recovery environment) at 3 reads as 3rd-edition d6 3: residential.
+    assert (a.recommended_level, a.recommended_category) == ("3.5", "residential")
+    assert a.recommendation["ratings_3rd_edition"]["d6"] == 3
+    assert a.recommendation["reasons"][0]["driver"] == "d5"
+    assert "4th ed., recovery environment" in a.recommendation["reasons"][0]["text"]
+    assert (a.chosen_level, a.is_variance) == ("2.1", True)
