@@ -302,13 +302,30 @@ def churn(
     solution: dict[str, Any],
     affected: set[str] | frozenset[str],
 ) -> tuple[int, int]:
-    """(unaffected patients whose set of blocks changed, number of unaffected patients)."""
+    """(unaffected patients whose set of blocks changed, number of unaffected patients).
+
+    A patient who held no group in ``previous`` (a new admission, or someone unplaced before) is
+    new, not unaffected: placing them is not churn. See :func:`new_patients`."""
     before, after = _blocks_of(previous), _blocks_of(solution)
-    unaffected = [p["id"] for p in instance.get("patients", []) if p["id"] not in affected]
+    unaffected = [
+        p["id"]
+        for p in instance.get("patients", [])
+        if p["id"] not in affected and p["id"] in before
+    ]
     moved = sum(
         1 for pid in unaffected if before.get(pid, frozenset()) != after.get(pid, frozenset())
     )
     return moved, len(unaffected)
+
+
+def new_patients(
+    instance: dict[str, Any], previous: dict[str, Any], affected: set[str] | frozenset[str]
+) -> int:
+    """Patients neither affected nor placed in ``previous`` (new admissions)."""
+    before = _blocks_of(previous)
+    return sum(
+        1 for p in instance.get("patients", []) if p["id"] not in affected and p["id"] not in before
+    )
 
 
 def score(
@@ -386,4 +403,5 @@ def score(
         moved, unaffected = churn(instance, previous, solution, affected or set())
         result["churn"] = moved
         result["churn_pct"] = 100.0 * moved / unaffected if unaffected else 0.0
+        result["new_patients"] = new_patients(instance, previous, affected or set())
     return result

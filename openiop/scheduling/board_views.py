@@ -140,10 +140,12 @@ def _board_context(draft: ScheduleDraft) -> dict[str, Any]:
                 "available": available.get(pid, set()), "pinned": pid in (draft.pins or {}),
             })  # fmt: skip
     rows.sort(key=lambda r: (r["patient"].last_name, r["patient"].first_name))
+    kept_not = solution.get("metrics", {}).get("pins_not_kept", [])
+    not_kept = [patients[pid] for pid in kept_not if pid in patients]
     return {
         "blocks": blocks, "short": short, "rows": rows, "shown": list(patients.values()),
         "metrics": solution.get("metrics", {}), "solver_status": solution.get("status"),
-        "total": len(ids),
+        "total": len(ids), "pins_not_kept": not_kept,
     }  # fmt: skip
 
 

@@ -17,14 +17,16 @@ import os
 import subprocess
 import sys
 import time
-from collections import defaultdict
-from collections.abc import Callable
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from openiop.attendance.models import AttendanceRecord
 from openiop.core.actors import user_or_none as _user
 from openiop.core.audit import audit_log
 from openiop.core.models import AuditEvent
@@ -38,6 +40,7 @@ from openiop.scheduling.models import (
     ClinicianSlot,
     ScheduleBlock,
     ScheduleDraft,
+    Session,
     SessionKind,
 )
 from openiop.scheduling.solver import parse_instance, solve
@@ -120,6 +123,89 @@ def placements(solution: dict[str, Any]) -> dict[str, list[str]]:
     return dict(held)
 
 
+def _week_span(program: Program, week_start: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    tz = program.site.tz
+    return (
+        services.local_datetime(week_start, dt.time(0), tz),
+        services.local_datetime(week_start + dt.timedelta(days=8), dt.time(0), tz),
+    )  # one extra day: a Sunday-night block may run past midnight
+
+
+def block_span(
+    block: ScheduleBlock, week_start: dt.date, tz: Any
+) -> tuple[dt.datetime, dt.datetime]:
+    """When the block meets in this week (aware datetimes)."""
+    starts = services.local_datetime(week_start + dt.timedelta(days=block.day), block.start, tz)
+    return starts, starts + dt.timedelta(minutes=block.minutes)
+
+
+def replaceable_sessions(program: Program, week_start: dt.date) -> list[Session]:
+    """This program's group sessions of the week that publishing replaces (not cancelled)."""
+    start, _ = _week_span(program, week_start)
+    end = services.local_datetime(week_start + dt.timedelta(days=7), dt.time(0), program.site.tz)
+    return list(
+        Session.objects.for_org(program.organization_id)
+        .not_cancelled()
+        .filter(program=program, kind=SessionKind.GROUP, starts_at__gte=start, starts_at__lt=end)
+        .order_by("starts_at", "id")
+    )
+
+
+@dataclass
+class Busy:
+    """Time already taken on the calendar in one week, per block (ScheduleBlock pk): by the
+    patients booked on existing sessions, their facilitators and their rooms."""
+
+    patients: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    clinicians: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    rooms: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    groups_led: Counter[int] = field(default_factory=Counter)  # user pk -> groups that week
+
+
+def calendar_busy(
+    program: Program,
+    week_start: dt.date,
+    blocks: Iterable[ScheduleBlock],
+    *,
+    ignore: Iterable[int] = (),
+) -> Busy:
+    """What the week's existing, non-cancelled sessions occupy, except sessions ``ignore`` (pks;
+    by default this program's group sessions, which publishing replaces)."""
+    start, end = _week_span(program, week_start)
+    ignored = set(ignore)
+    sessions = [
+        s
+        for s in Session.objects.for_org(program.organization_id)
+        .not_cancelled()
+        .filter(starts_at__lt=end, ends_at__gt=start)
+        .prefetch_related("facilitators")
+        if s.pk not in ignored
+    ]
+    booked: dict[int, set[int]] = defaultdict(set)
+    for session_id, patient_id in AttendanceRecord.objects.filter(
+        session_id__in=[s.pk for s in sessions]
+    ).values_list("session_id", "patient_id"):
+        booked[session_id].add(patient_id)
+    tz = program.site.tz
+    spans = [(b.pk, *block_span(b, week_start, tz)) for b in blocks]
+    busy = Busy()
+    week_end = services.local_datetime(week_start + dt.timedelta(days=7), dt.time(0), tz)
+    for session in sessions:
+        facilitators = [u.pk for u in session.facilitators.all()]
+        if session.kind == SessionKind.GROUP and session.starts_at < week_end:
+            for user_id in facilitators:
+                busy.groups_led[user_id] += 1
+        for pk, b_start, b_end in spans:
+            if session.starts_at < b_end and session.ends_at > b_start:
+                for patient_id in booked[session.pk]:
+                    busy.patients[patient_id].add(pk)
+                for user_id in facilitators:
+                    busy.clinicians[user_id].add(pk)
+                if session.room_id is not None:
+                    busy.rooms[session.room_id].add(pk)
+    return busy
+
+
 def build_instance(*, program: Program, week_start: dt.date) -> dict[str, Any]:
     """A format-v1 instance for one program's week, from the database (see the guide
     ``docs/guide/scheduling-a-week.md`` for where each field comes from)."""
@@ -131,14 +217,23 @@ def build_instance(*, program: Program, week_start: dt.date) -> dict[str, Any]:
     blocks = program_blocks(program)
     by_id = {b.pk: b for b in blocks}
     modality = _modality(program)
+    # Sessions already on the calendar (other programs', and this program's individual ones)
+    # keep their patients, facilitators and rooms; this program's group sessions do not, since
+    # publishing replaces them.
+    busy = calendar_busy(
+        program,
+        week_start,
+        blocks,
+        ignore=[s.pk for s in replaceable_sessions(program, week_start)],
+    )
     rooms: list[dict[str, Any]] = []
     if modality == "in_person":
-        rooms = [
-            {"id": str(r.public_id), "site": site_id, "capacity": r.capacity}
-            for r in Room.objects.for_org(program.organization_id)
-            .filter(site=site)
-            .order_by("name")
-        ]
+        for r in Room.objects.for_org(program.organization_id).filter(site=site).order_by("name"):
+            room: dict[str, Any] = {"id": str(r.public_id), "site": site_id, "capacity": r.capacity}
+            taken = busy.rooms.get(r.pk)
+            if taken:
+                room["unavailable_blocks"] = [b.solver_id for b in blocks if b.pk in taken]
+            rooms.append(room)
     program_json: dict[str, Any] = {
         "id": pid,
         "population": program.population,
@@ -166,14 +261,19 @@ def build_instance(*, program: Program, week_start: dt.date) -> dict[str, Any]:
         slots[slot.user_id].append(slot)
     for link in links:
         user = link.user
+        taken = busy.clinicians.get(user.pk, set())
         available = sorted(
-            {(by_id[s.block_id].solver_id, s.modality) for s in slots[user.pk]},
+            {
+                (by_id[s.block_id].solver_id, s.modality)
+                for s in slots[user.pk]
+                if s.block_id not in taken
+            },
         )
         clinicians.append({
             "id": str(user.public_id),
             "credentials": [user.credential] if user.credential else [],
             "programs": [pid],
-            "max_groups": link.max_groups_per_week,
+            "max_groups": max(0, link.max_groups_per_week - busy.groups_led[user.pk]),
             "available": [{"block": b, "modality": m} for b, m in available],
         })  # fmt: skip
     episodes = schedulable_episodes(program, week_start)
@@ -187,10 +287,12 @@ def build_instance(*, program: Program, week_start: dt.date) -> dict[str, Any]:
     for episode in episodes:
         ppid = str(episode.patient.public_id)
         admitted = episode.admitted_on
+        booked = busy.patients.get(episode.patient_id, set())
         available_blocks = [
             b.solver_id
             for b in blocks
-            if not conflicts([b.day], b.start, b.minutes, windows[episode.patient_id])
+            if b.pk not in booked
+            and not conflicts([b.day], b.start, b.minutes, windows[episode.patient_id])
             and (admitted is None or week_start + dt.timedelta(days=b.day) >= admitted)
         ]
         patients.append({
@@ -273,7 +375,13 @@ def draft_solve(
             _set(draft, progress=f"{message} ({elapsed:.0f} s)"[:300])
 
     try:
-        solution = solve(draft.instance, time_limit=time_limit, repair=repair, progress=progress)
+        solution = solve(
+            draft.instance,
+            time_limit=time_limit,
+            repair=repair,
+            progress=progress,
+            pins=draft.pins or None,
+        )
     except Exception as exc:  # the draft must not stay "solving" forever
         _set(draft, status=ScheduleDraft.Status.FAILED, progress="", error=str(exc)[:2000])
         audit_log(
@@ -370,12 +478,22 @@ def draft_requeue(*, actor: Any, draft: ScheduleDraft) -> ScheduleDraft:
 @transaction.atomic
 def draft_publish(*, actor: Any, draft: ScheduleDraft, request: Any = None) -> int:
     """Create one Session per group of the solution, in the site's local time on the block's
-    day, and book its patients. All or nothing; a week is published once."""
+    day, and book its patients. All or nothing; a week is published once.
+
+    Publishing REPLACES the program's group sessions already on the calendar that week (say, a
+    recurring series): they are cancelled with the reason "Replaced by the published schedule"
+    (kept, not deleted, so calendars and the audit trail show what happened). It refuses if any
+    of them has started, has attendance taken or a group note, and if the calendar changed
+    since the solve so that a patient or clinician of the draft is now booked elsewhere. Other
+    programs' sessions and this program's individual sessions are never touched; the instance
+    already treated them as busy time (:func:`calendar_busy`)."""
     draft = ScheduleDraft.objects.select_for_update().get(pk=draft.pk)
     if draft.status == ScheduleDraft.Status.PUBLISHED:
         raise ValidationError({"status": "This draft is already published."})
     if draft.status != ScheduleDraft.Status.DRAFT or not draft.solution:
         raise ValidationError({"status": "Only a solved draft can be published."})
+    if not draft.solution.get("groups"):
+        raise ValidationError({"status": "The draft has no groups; there is nothing to publish."})
     program = Program.objects.select_related("site").get(pk=draft.program_id)
     already = ScheduleDraft.objects.filter(
         program=program, week_start=draft.week_start, status=ScheduleDraft.Status.PUBLISHED
@@ -384,7 +502,18 @@ def draft_publish(*, actor: Any, draft: ScheduleDraft, request: Any = None) -> i
         raise ValidationError({"status": "This week was already published from another draft."})
     org = program.organization_id
     tz = program.site.tz
+    week_label = f"{draft.week_start:%B} {draft.week_start.day}, {draft.week_start:%Y}"
+    replaced = replaceable_sessions(program, draft.week_start)
+    _check_replaceable(replaced)
+    for old in replaced:
+        services.session_cancel(
+            actor=actor,
+            session=old,
+            reason=f"Replaced by the published schedule for the week of {week_label}",
+            request=request,
+        )
     blocks = {b.solver_id: b for b in program_blocks(program)}
+    _check_still_free(program, draft, blocks)
     rooms = {str(r.public_id): r for r in Room.objects.for_org(org).filter(site=program.site)}
     from openiop.accounts.models import User
 
@@ -400,19 +529,29 @@ def draft_publish(*, actor: Any, draft: ScheduleDraft, request: Any = None) -> i
         day = draft.week_start + dt.timedelta(days=block.day)
         starts_at = services.local_datetime(day, block.start, tz)
         clinician = users.get(group["clinician"])
-        session = services.session_create(
-            actor=actor,
-            program=program,
-            title=f"{program.name} group",
-            starts_at=starts_at,
-            ends_at=starts_at + dt.timedelta(minutes=block.minutes),
-            kind=SessionKind.GROUP,
-            room=rooms.get(group["room"]) if group.get("room") else None,
-            is_virtual=group.get("room") is None,
-            facilitators=[clinician] if clinician is not None else [],
-            capacity=program.group_size_cap,
-            request=request,
-        )
+        room = rooms.get(group["room"]) if group.get("room") else None
+        capacity = program.group_size_cap
+        if room is not None:  # the solver may pick a room smaller than the group cap
+            capacity = min(capacity, room.capacity)
+        try:
+            session = services.session_create(
+                actor=actor,
+                program=program,
+                title=f"{program.name} group",
+                starts_at=starts_at,
+                ends_at=starts_at + dt.timedelta(minutes=block.minutes),
+                kind=SessionKind.GROUP,
+                room=room,
+                is_virtual=group.get("room") is None,
+                facilitators=[clinician] if clinician is not None else [],
+                capacity=capacity,
+                request=request,
+            )
+        except ValidationError as exc:  # e.g. a room booked since the draft was built
+            raise ValidationError({
+                "status": f"{' '.join(exc.messages)} The calendar changed since this draft was "
+                "built: build and solve the week again."
+            }) from exc  # fmt: skip
         for ppid in group["patients"]:
             episode = episodes.get(ppid)
             if episode is None:  # discharged or put on hold since the solve
@@ -429,9 +568,76 @@ def draft_publish(*, actor: Any, draft: ScheduleDraft, request: Any = None) -> i
         category=CAT,
         obj=draft,
         request=request,
-        detail={"sessions": count},
+        detail={"sessions": count, "replaced": len(replaced)},
     )
     return count
+
+
+def _check_replaceable(sessions: list[Session]) -> None:
+    """Publishing replaces the program's group sessions of the week only while none was held:
+    refuse if any has started, has attendance taken or a group note."""
+    now = timezone.now()
+    held = [
+        s
+        for s in sessions
+        if s.starts_at <= now
+        or s.attendance.exclude(status=AttendanceRecord.Status.EXPECTED).exists()
+        or s.group_notes.exists()
+    ]
+    if held:
+        first = held[0]
+        when = f"{first.local_start:%a %b} {first.local_start.day} at {first.local_start:%H:%M}"
+        raise ValidationError({
+            "status": f"{len(held)} of this program's group sessions that week already took "
+            f"place or have attendance (first: {first.title}, {when}); publishing would replace "
+            "them. Change that week's sessions on the calendar instead."
+        })  # fmt: skip
+
+
+def _check_still_free(program: Program, draft: ScheduleDraft, blocks: dict[str, Any]) -> None:
+    """Refuse to publish over time taken since the draft was built: a patient or clinician of a
+    group booked elsewhere in that block (rooms are checked by ``session_create``)."""
+    from openiop.accounts.models import User
+
+    busy = calendar_busy(program, draft.week_start, blocks.values())
+    by_solver = {b.solver_id: b.pk for b in blocks.values()}
+    patients = dict(
+        Patient.objects.for_org(program.organization_id)
+        .filter(public_id__in={p for g in draft.solution["groups"] for p in g["patients"]})
+        .values_list("public_id", "pk")
+    )
+    users = dict(
+        User.objects.filter(
+            organization_id=program.organization_id,
+            public_id__in={g["clinician"] for g in draft.solution["groups"]},
+        ).values_list("public_id", "pk")
+    )
+    clashes = 0
+    for group in draft.solution["groups"]:
+        block = by_solver.get(group["block"])
+        if block is None:
+            continue
+        user = users.get(_uuid(group["clinician"]))
+        if user is not None and block in busy.clinicians.get(user, set()):
+            clashes += 1
+        for ppid in group["patients"]:
+            patient = patients.get(_uuid(ppid))
+            if patient is not None and block in busy.patients.get(patient, set()):
+                clashes += 1
+    if clashes:
+        raise ValidationError({
+            "status": f"The calendar changed since this draft was built: {clashes} booking(s) "
+            "of the draft now clash with other sessions. Build and solve the week again."
+        })  # fmt: skip
+
+
+def _uuid(text: str) -> Any:
+    import uuid
+
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
 
 
 def start_background_solve(draft: ScheduleDraft) -> None:

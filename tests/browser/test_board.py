@@ -116,6 +116,45 @@ def test_director_builds_solves_and_publishes_next_week(chromium, server):
             assert reason, "a patient falls short without a reason"
             page.screenshot(path=str(ARTIFACTS / "board_draft.png"), full_page=True)
 
+            # Pin one placed patient to another set of evenings and re-solve in the background.
+            pinned_name = placed[0]
+            pin = page.locator("details.board-pin", has_text=pinned_name)
+            pin.locator("summary").click()
+            boxes = pin.locator("input[name=blocks]")
+            values = [boxes.nth(i).get_attribute("value") for i in range(boxes.count())]
+            held = {v for i, v in enumerate(values) if boxes.nth(i).is_checked()}
+            assert len(held) == 3, f"{pinned_name} should hold three evenings, not {held}"
+            # Swap one held evening for the free one: same hours, another set of days.
+            free = next(v for v in values if v not in held)
+            chosen = (held - {sorted(held)[0]}) | {free}
+            for i, value in enumerate(values):
+                boxes.nth(i).set_checked(value in chosen)
+            pin.get_by_role("button", name="Pin and re-solve").click()
+            expect(progress).to_be_visible()
+            try:
+                expect(progress).to_contain_text("Done", timeout=SOLVE_TIMEOUT_MS)
+                expect(groups).to_be_visible(timeout=SOLVE_TIMEOUT_MS)
+            except AssertionError:
+                page.screenshot(path=str(ARTIFACTS / "board_pin_timeout.png"), full_page=True)
+                raise AssertionError(
+                    f"no board after the pin; progress: {progress.inner_text()!r}; "
+                    f"server log:\n{server['log'].read_text()}"
+                ) from None
+            expect(page.get_by_role("heading", name="Pins not kept")).to_have_count(0)
+            pin = page.locator("details.board-pin", has_text=pinned_name)
+            expect(pin.locator(".badge", has_text="pinned")).to_be_visible()
+            pin.locator("summary").click()
+            boxes = pin.locator("input[name=blocks]")
+            now_held = {
+                boxes.nth(i).get_attribute("value")
+                for i in range(boxes.count())
+                if boxes.nth(i).is_checked()
+            }
+            assert now_held == chosen, f"the pin was not kept: {now_held} != {chosen}"
+            for name in placed:  # nobody else lost their place
+                expect(cards.filter(has_text=name).first).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "board_pinned.png"), full_page=True)
+
             page.once("dialog", lambda d: d.accept())
             page.get_by_role("button", name="Publish").click()
             expect(page.get_by_role("heading", level=1)).to_contain_text("Sessions · week of")

@@ -4,9 +4,10 @@ Contract: ``docs/scheduling/instance-format.md`` (format v1) and the JSON Schema
 ``schemas/`` (copies of ``docs/scheduling/*.schema.json``). Design notes and measurements:
 ``docs/scheduling/solver.md``.
 
-- ``solve(instance, *, time_limit=30.0, repair=False, workers=2, progress=None) -> dict``: a
-  solution dict in format v1 (``solve.py``). Raises ``InstanceError(path, message)`` for a bad
-  instance.
+- ``solve(instance, *, time_limit=30.0, repair=False, workers=2, progress=None, pins=None)
+  -> dict``: a solution dict in format v1 (``solve.py``); ``pins`` (patient id -> block ids) are
+  hard placements from the product's board. Raises ``InstanceError(path, message)`` for a bad
+  instance. Rooms may carry ``unavailable_blocks`` (an OpenIOP extension: booked elsewhere).
 - ``parse_instance(data) -> Instance``: schema + semantic checks, frozen dataclasses
   (``instance.py``).
 - ``check_solution(instance, solution) -> list[str]``: an independent validator of every hard rule

@@ -65,6 +65,7 @@ class _Room:
     site: str | None
     capacity: int
     blocks: set[str] = field(default_factory=set)
+    unavailable: frozenset[str] = frozenset()  # already booked outside the instance
 
 
 @dataclass
@@ -123,7 +124,12 @@ class _Greedy:
                 credentials=frozenset(raw.get("required_credentials", [])),
             )
         self.rooms = [
-            _Room(str(raw["id"]), raw.get("site"), int(raw["capacity"]))
+            _Room(
+                str(raw["id"]),
+                raw.get("site"),
+                int(raw["capacity"]),
+                unavailable=frozenset(raw.get("unavailable_blocks", [])),
+            )
             for raw in instance.get("rooms", [])
         ]
         self.clinicians = [
@@ -228,6 +234,7 @@ class _Greedy:
                     i
                     for i in self._eligible_rooms[program_id]
                     if not (self.rooms[i].blocks & overlapping)
+                    and block_id not in self.rooms[i].unavailable
                 ),
                 None,
             )

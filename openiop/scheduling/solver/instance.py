@@ -64,6 +64,7 @@ class Room:
     id: str
     site: str | None
     capacity: int
+    unavailable: frozenset[int] = frozenset()  # blocks the room is already booked in
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,10 @@ class Instance:
             and program.required_credentials <= clinician.credentials
             and (block, program.modality) in clinician.available
         )
+
+    def room_free(self, room: Room, block: int) -> bool:
+        """The room is not already booked (outside this instance) during the block."""
+        return block not in room.unavailable
 
     def usable_rooms(self, program: Program) -> tuple[Room, ...]:
         """Rooms a group of this program can use: same site, holding at least ``group_min``.
@@ -240,6 +245,18 @@ def parse_group_id(group_id: str) -> tuple[str, str, int] | None:
     return m["block"], m["program"], int(m["n"])
 
 
+def _room_unavailable(room: Mapping[str, Any], i: int, block_ref: Any) -> frozenset[int]:
+    """OpenIOP extension of format v1: ``unavailable_blocks`` lists blocks in which the room is
+    already booked (sessions outside this instance). Other readers may ignore it; the schema
+    allows it because room objects accept extra fields."""
+    refs = room.get("unavailable_blocks", [])
+    if not isinstance(refs, list) or not all(isinstance(ref, str) for ref in refs):
+        raise InstanceError(f"$.rooms[{i}].unavailable_blocks", "expected a list of block ids")
+    return frozenset(
+        block_ref(ref, f"$.rooms[{i}].unavailable_blocks[{j}]") for j, ref in enumerate(refs)
+    )
+
+
 def parse_instance(data: Any) -> Instance:
     """Validate ``data`` (decoded JSON) and return the frozen instance; raise InstanceError."""
     check_schema(data, instance_schema())
@@ -265,8 +282,20 @@ def parse_instance(data: Any) -> Instance:
         )
         for i, b in enumerate(data["blocks"])
     )
+
+    def block_ref(ref: str, where: str) -> int:
+        if ref not in block_ids:
+            raise InstanceError(where, f"unknown block {ref!r}")
+        return block_ids[ref]
+
     rooms = tuple(
-        Room(index=i, id=r["id"], site=r.get("site"), capacity=r["capacity"])
+        Room(
+            index=i,
+            id=r["id"],
+            site=r.get("site"),
+            capacity=r["capacity"],
+            unavailable=_room_unavailable(r, i, block_ref),
+        )
         for i, r in enumerate(data["rooms"])
     )
     programs = []
@@ -297,11 +326,6 @@ def parse_instance(data: Any) -> Instance:
                 required_credentials=frozenset(p.get("required_credentials", [])),
             )
         )
-
-    def block_ref(ref: str, where: str) -> int:
-        if ref not in block_ids:
-            raise InstanceError(where, f"unknown block {ref!r}")
-        return block_ids[ref]
 
     clinicians = []
     for i, c in enumerate(data["clinicians"]):

@@ -38,6 +38,7 @@ class StageResult:
     objective: float | None
     bound: float | None
     seconds: float
+    first_at: float | None = None  # time.monotonic() of the stage's first solution
 
     @property
     def solved(self) -> bool:
@@ -72,6 +73,7 @@ class CountModel:
     r: dict[tuple[int, int, int], cp_model.IntVar] = field(default_factory=dict)
     met: dict[int, cp_model.IntVar] = field(default_factory=dict)
     days: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)
+    pinned: Mapping[int, frozenset[int]] = field(default_factory=dict)  # patient -> blocks
 
     def build(self) -> None:
         inst, m = self.inst, self.model
@@ -87,6 +89,9 @@ class CountModel:
             for b, v in xs.items():
                 self.x[p.index, b] = v
                 by_program_block[p.program, b].append(v)
+            for b in self.pinned.get(p.index, ()):
+                if b in xs:  # a pin holds: the patient attends this block
+                    m.add(xs[b] == 1)
             for clique in inst.cliques:
                 inside = [xs[b] for b in clique if b in xs]
                 if len(inside) > 1:
@@ -120,7 +125,13 @@ class CountModel:
         twins: dict[tuple[object, ...], list[int]] = defaultdict(list)
         for p in inst.patients:
             if p.index in self.met:
-                key = (p.program, p.available, p.preferred, frozenset(p.current_groups))
+                key = (
+                    p.program,
+                    p.available,
+                    p.preferred,
+                    frozenset(p.current_groups),
+                    self.pinned.get(p.index),
+                )
                 twins[key].append(p.index)
         for members in twins.values():
             for a, b in zip(members, members[1:], strict=False):
@@ -145,6 +156,8 @@ class CountModel:
                 rooms = []
                 capacity = []
                 for room in inst.usable_rooms(prog):
+                    if not inst.room_free(room, b):
+                        continue
                     v = m.new_bool_var(f"r{g}_{b}_{room.index}")
                     self.r[g, b, room.index] = v
                     rooms.append(v)
@@ -270,6 +283,19 @@ class CountModel:
             )
 
 
+class _FirstSolution(cp_model.CpSolverSolutionCallback):
+    """Notes when CP-SAT reports its first solution, then does nothing (kept cheap: one clock
+    read and one comparison per solution)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.at: float | None = None
+
+    def on_solution_callback(self) -> None:
+        if self.at is None:
+            self.at = time.monotonic()
+
+
 SUBSOLVERS = ("max_lp", "reduced_costs", "core", "default_lp", "quick_restart", "no_lp")
 
 _STATUS = {
@@ -328,7 +354,8 @@ def solve_stages(
         # patients, first stage 7 s instead of no proof in 40 s; second stage 7 s).
         solver.parameters.subsolvers.extend(SUBSOLVERS)
         started = time.monotonic()
-        status = solver.solve(cm.model)
+        first = _FirstSolution() if i == 0 else None
+        status = solver.solve(cm.model, first)
         seconds = time.monotonic() - started
         name = _STATUS.get(status, str(status))
         solved = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
@@ -338,6 +365,7 @@ def solve_stages(
             objective=solver.objective_value if solved else None,
             bound=solver.best_objective_bound if solved else None,
             seconds=seconds,
+            first_at=(first.at or time.monotonic()) if first is not None and solved else None,
         )
         results.append(result)
         progress(

@@ -95,10 +95,12 @@ def program_blocks(inst: Instance, program: Program) -> frozenset[int]:
     """Blocks in which a group of the program could meet at all (some clinician, some room)."""
     if program.in_person and not inst.usable_rooms(program):
         return frozenset()
+    rooms = inst.usable_rooms(program)
     return frozenset(
         b.index
         for b in inst.blocks
         if any(inst.can_lead(c, program, b.index) for c in inst.clinicians)
+        and (not program.in_person or any(inst.room_free(r, b.index) for r in rooms))
     )
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from ortools.sat.python import cp_model
@@ -61,12 +61,18 @@ def solve(
     preference_gap: float = 0.0,
     warm_start: bool = True,
     tidy: bool = True,
+    pins: Mapping[str, Collection[str]] | None = None,
 ) -> dict[str, Any]:
     """Solve a format-v1 instance (a decoded JSON object); raise InstanceError if it is bad.
 
     ``time_limit`` bounds the whole call (seconds, wall clock); ``workers`` is CP-SAT's thread
     count; ``progress(message, elapsed_seconds)`` hears about each stage. ``preference_gap`` lets
     the preferences stage stop once within that relative gap of its bound.
+
+    ``pins`` (patient id -> block ids; not part of format v1, the product's board passes them)
+    are hard: a pinned patient attends every pinned block. A pin that cannot hold (a block the
+    patient or the program cannot use, or pins that together break a hard rule) is dropped and
+    listed in ``metrics.pins_not_kept``.
     """
     started = time.monotonic()
     deadline = started + time_limit
@@ -84,43 +90,55 @@ def solve(
     say(f"{len(inst.patients)} patients, {sum(can_reach)} can reach the minimum on their own")
 
     current, previous_group = _current_placements(inst, open_blocks) if repair else ({}, {})
-    cm = CountModel(inst, open_blocks, can_reach)
-    cm.build()
-    stages = [Stage("meeting", cm.met_count, maximize=True, share=0.5)]
-    if repair:
-        stages.append(Stage("churn", lambda: cm.churn(current), maximize=False, share=0.5))
-    stages.append(
-        Stage("preferences", cm.preference_violations, False, share=0.75, gap=preference_gap)
-    )
-    if tidy:
-        weight = max((c.max_groups for c in inst.clinicians), default=0) + 1
+    pinned, broken = _pins(inst, pins or {}, open_blocks)
+
+    def run(pinned: Mapping[int, frozenset[int]]) -> tuple[Any, ...]:
+        cm = CountModel(inst, open_blocks, can_reach, pinned=pinned)
+        cm.build()
+        stages = [Stage("meeting", cm.met_count, maximize=True, share=0.5)]
+        if repair:
+            stages.append(Stage("churn", lambda: cm.churn(current), maximize=False, share=0.5))
         stages.append(
-            Stage(
-                "tidy",
-                lambda: cp_model.LinearExpr.weighted_sum(
-                    [cm.group_count(), cm.max_load()], [weight, 1]
-                ),
-                maximize=False,
-                share=1.0,
-                gap=0.02,
-                cap=0.2,
-            )
+            Stage("preferences", cm.preference_violations, False, share=0.75, gap=preference_gap)
         )
-    hint = _warm_start(instance, inst, current) if warm_start else None
-    if hint is not None:
-        cm.hint(hint)
-    say(
-        f"model: {len(cm.x)} attendance, {len(cm.y)} clinician, {len(cm.r)} room variables "
-        f"(warm start: {'yes' if hint else 'no'})"
-    )
-    results, best = solve_stages(
-        cm,
-        stages,
-        deadline=deadline - min(0.5, 0.05 * time_limit),
-        time_limit=time_limit,
-        workers=workers,
-        progress=say,
-    )
+        if tidy:
+            weight = max((c.max_groups for c in inst.clinicians), default=0) + 1
+            stages.append(
+                Stage(
+                    "tidy",
+                    lambda: cp_model.LinearExpr.weighted_sum(
+                        [cm.group_count(), cm.max_load()], [weight, 1]
+                    ),
+                    maximize=False,
+                    share=1.0,
+                    gap=0.02,
+                    cap=0.2,
+                )
+            )
+        hint = _warm_start(instance, inst, current) if warm_start else None
+        hint_at = time.monotonic()
+        if hint is not None:
+            cm.hint(hint)
+        say(
+            f"model: {len(cm.x)} attendance, {len(cm.y)} clinician, {len(cm.r)} room variables "
+            f"(warm start: {'yes' if hint else 'no'}, pins: {len(pinned)})"
+        )
+        results, best = solve_stages(
+            cm,
+            stages,
+            deadline=deadline - min(0.5, 0.05 * time_limit),
+            time_limit=time_limit,
+            workers=workers,
+            progress=say,
+        )
+        return results, best, hint, hint_at
+
+    results, best, hint, hint_at = run(pinned)
+    if pinned and results and results[0].status == "INFEASIBLE":
+        # The pins cannot all hold together with the hard rules: solve without them and say so.
+        say("the pins cannot all be kept: solving again without them")
+        broken |= set(pinned)
+        results, best, hint, hint_at = run({})
     solution = None
     if best is None and hint is not None and not repair:
         # No CP-SAT solution in time: fall back on the greedy baseline if it is valid.
@@ -137,20 +155,66 @@ def solve(
     metrics = solution["metrics"]
     metrics["reachable"] = sum(can_reach)
     if repair:
-        metrics["affected"] = len(inst.patients) - len(current)
+        new = sum(1 for p in inst.patients if not p.current_groups)
+        metrics["new_patients"] = new
+        metrics["affected"] = len(inst.patients) - len(current) - new
         metrics["churn"] = sum(
             1 for p, blocks in current.items() if set(assignment.attends.get(p, [])) != blocks
         )
         _stage_metrics(metrics, "churn", by_name.get("churn"))
+    first_at = results[0].first_at if results and results[0].first_at is not None else None
+    if first_at is None and solution.get("groups") and best is None:
+        first_at = hint_at  # the greedy schedule returned as the fallback
+    metrics["first_solution_seconds"] = (
+        round(first_at - started, 3) if first_at is not None else None
+    )
     _stage_metrics(metrics, "stage1", by_name.get("meeting"))
     _stage_metrics(metrics, "stage2", by_name.get("preferences"))
     metrics["objective"] = metrics.get("stage2_objective")
     metrics["bound"] = metrics.get("stage2_bound")
+    if pins:
+        seated: dict[str, set[str]] = defaultdict(set)
+        for g in solution["groups"]:
+            for pid in g["patients"]:
+                seated[pid].add(g["block"])
+        for p in inst.patients:
+            wanted = pins.get(p.id)
+            if wanted and not set(wanted) <= seated[p.id]:
+                broken.add(p.index)
+        metrics["pins_not_kept"] = sorted(inst.patients[p].id for p in broken)
     metrics["solve_seconds"] = round(time.monotonic() - started, 3)
     say(
         f"done: {metrics['patients_meeting_minimum']} meet the minimum, status {solution['status']}"
     )
     return solution
+
+
+def _pins(
+    inst: Instance, pins: Mapping[str, Collection[str]], open_blocks: list[frozenset[int]]
+) -> tuple[dict[int, frozenset[int]], set[int]]:
+    """Pins that could hold (patient index -> block indexes), and patients whose pin cannot:
+    a block they are not available in or where their program cannot meet, two overlapping
+    blocks, or more minutes than the program maximum."""
+    by_id = {p.id: p for p in inst.patients}
+    blocks = inst.block_by_id()
+    kept: dict[int, frozenset[int]] = {}
+    broken: set[int] = set()
+    for pid, wanted in pins.items():
+        patient = by_id.get(pid)
+        if patient is None or not wanted:
+            continue
+        chosen = frozenset(blocks.get(b, -1) for b in wanted)
+        usable = set(patient.available) & open_blocks[patient.program]
+        program = inst.programs[patient.program]
+        if (
+            not chosen <= usable
+            or any(inst.overlaps[b] & chosen for b in chosen)
+            or sum(inst.blocks[b].minutes for b in chosen) > program.max_minutes
+        ):
+            broken.add(patient.index)
+        else:
+            kept[patient.index] = chosen
+    return kept, broken
 
 
 def _stage_metrics(metrics: dict[str, Any], prefix: str, result: StageResult | None) -> None:
@@ -175,14 +239,15 @@ def _current_placements(
     A patient is affected when their current placement cannot stand as it is: a current group in
     a block that is gone, no longer in their availability, no longer open to their program (no
     clinician or room left), of another program, or overlapping. A patient without current groups
-    is unaffected with an empty placement: stage 1 still places them when that lets them reach the
-    minimum (then they count as moved, like in ``bench/score.py``), but they are not used to fill
-    other groups for nothing.
+    is a new admission: neither affected nor unaffected, so placing them is never counted as churn
+    (the same rule as ``bench/score.py``); the solve reports them as ``metrics.new_patients``.
     """
     block_ids = inst.block_by_id()
     unaffected: dict[int, set[int]] = {}
     numbers: dict[tuple[int, int], int] = {}
     for p in inst.patients:
+        if not p.current_groups:
+            continue  # a new admission
         program = inst.programs[p.program]
         blocks: set[int] = set()
         ok = True
@@ -404,7 +469,8 @@ def _block_states(inst: Instance, groups: list[dict[str, Any]]) -> dict[int, dic
                 for c in inst.clinicians
             )
             room = not prog.in_person or any(
-                not clash(busy_r[r.index], b) for r in inst.usable_rooms(prog)
+                not clash(busy_r[r.index], b) and inst.room_free(r, b)
+                for r in inst.usable_rooms(prog)
             )
             per[b] = BlockState(
                 tuple(sizes.get((prog.index, b), [])), free[prog.index, b], leader and room

@@ -138,6 +138,8 @@ def check_solution(instance: dict[str, Any], solution: dict[str, Any]) -> list[s
                     f"group {gid}: room {room_id} is at {room.get('site')}, "
                     f"the program at {program.get('site')}"
                 )
+            if bid in room.get("unavailable_blocks", []):
+                problems.append(f"group {gid}: room {room_id} is already booked in block {bid}")
             if size > room["capacity"]:
                 problems.append(
                     f"group {gid}: {size} patients in room {room_id} of {room['capacity']}"

@@ -304,3 +304,15 @@ def test_churn_counts_unaffected_patients_whose_blocks_changed(planted: Any) -> 
     result = score(instance, after, previous=solution, affected=affected)
     assert result["churn"] == len(moved_group["patients"]) - 1
     assert result["churn_pct"] == pytest.approx(100 * result["churn"] / (90 - 1))
+
+
+def test_churn_does_not_count_new_admissions(planted: Any) -> None:
+    instance, solution = _break(planted)
+    newcomer = solution["groups"][0]["patients"][0]
+    previous = copy.deepcopy(solution)
+    for g in previous["groups"]:  # the newcomer held no group last week
+        g["patients"] = [p for p in g["patients"] if p != newcomer]
+    result = score(instance, solution, previous=previous, affected=frozenset())
+    assert result["churn"] == 0
+    assert result["new_patients"] == 1
+    assert result["churn_pct"] == 0.0

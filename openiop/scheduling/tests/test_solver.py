@@ -616,9 +616,8 @@ def test_repair_moves_no_more_patients_than_brute_force(instance, data):
     brute = BruteForce(week2)
     if brute.size() > 5000:
         return
-    unaffected = {
-        p["id"]: placed.get(p["id"], frozenset()) for p in week2["patients"] if p["id"] != who
-    }
+    # Patients placed nowhere before have no current groups: they are new, not unaffected.
+    unaffected = {pid: blocks for pid, blocks in placed.items() if pid != who}
     met, churn, _ = brute.best(unaffected)
     event(f"brute force: churn {-churn}, {met} meet the minimum")
     repaired = solved(week2, time_limit=3.0, repair=True)
@@ -684,3 +683,191 @@ def test_repair_after_a_clinician_falls_ill_moves_only_their_patients():
     )
     assert all(g["clinician"] != sick for g in again["groups"])
     assert again["metrics"]["churn"] == again["metrics"]["churn_bound"]
+
+
+# -- rooms already booked, new admissions, rooms closing, first solution ----------------------
+
+
+def clinic_instance(patients: int = 6) -> dict[str, Any]:
+    """Four in-person evenings, two rooms of six, two clinicians, patients free every evening."""
+    days = ["mon", "tue", "wed", "thu"]
+    return {
+        "format": "openiop-schedule-instance/1",
+        "week_start": "2026-11-30",
+        "timezone": "America/Chicago",
+        "blocks": [
+            {"id": f"{d}-eve", "day": i, "start": "18:00", "minutes": 180, "part_of_day": "evening"}
+            for i, d in enumerate(days)
+        ],
+        "rooms": [
+            {"id": "room-a", "site": "main", "capacity": 6},
+            {"id": "room-b", "site": "main", "capacity": 6},
+        ],
+        "programs": [
+            {
+                "id": "eve",
+                "modality": "in_person",
+                "site": "main",
+                "min_minutes": 540,
+                "max_minutes": 540,
+                "min_days": 3,
+                "group_min": 3,
+                "group_max": 6,
+                "required_credentials": [],
+            }
+        ],
+        "clinicians": [
+            {
+                "id": f"c-{n}",
+                "programs": ["eve"],
+                "max_groups": 4,
+                "available": [{"block": f"{d}-eve", "modality": "in_person"} for d in days],
+            }
+            for n in (1, 2)
+        ],
+        "patients": [
+            {"id": f"p-{n}", "program": "eve", "available_blocks": [f"{d}-eve" for d in days]}
+            for n in range(patients)
+        ],
+    }
+
+
+def held_groups(solution: dict[str, Any]) -> dict[str, list[str]]:
+    held: dict[str, list[str]] = {}
+    for g in solution["groups"]:
+        for pid in g["patients"]:
+            held.setdefault(pid, []).append(g["id"])
+    return held
+
+
+def test_a_room_booked_elsewhere_is_not_used_in_that_block():
+    instance = clinic_instance()
+    instance["rooms"][0]["unavailable_blocks"] = ["mon-eve", "tue-eve", "wed-eve", "thu-eve"]
+    parse_instance(instance)  # the extension field is valid under the shared schema
+    solution = solved(instance)
+    assert solution["metrics"]["patients_meeting_minimum"] == 6
+    assert {g["room"] for g in solution["groups"]} == {"room-b"}
+    # The validator refuses a schedule that puts a group in the booked room.
+    broken = copy.deepcopy(solution)
+    broken["groups"][0]["room"] = "room-a"
+    assert any("already booked" in p for p in check_solution(instance, broken))
+
+
+def test_a_block_whose_only_room_is_booked_elsewhere_is_closed():
+    instance = clinic_instance()
+    instance["rooms"] = [{"id": "room-a", "site": "main", "capacity": 6}]
+    instance["rooms"][0]["unavailable_blocks"] = ["mon-eve"]
+    solution = solved(instance)
+    assert solution["metrics"]["patients_meeting_minimum"] == 6
+    assert all(g["block"] != "mon-eve" for g in solution["groups"])
+
+
+def test_a_bad_room_unavailable_block_is_refused_with_its_path():
+    instance = clinic_instance()
+    instance["rooms"][1]["unavailable_blocks"] = ["fri-eve"]
+    with pytest.raises(InstanceError) as err:
+        parse_instance(instance)
+    assert err.value.path == "$.rooms[1].unavailable_blocks[0]"
+
+
+def test_repair_places_a_new_admission_without_counting_churn():
+    instance = clinic_instance(patients=5)
+    first = solved(instance)
+    held = held_groups(first)
+    for p in instance["patients"]:
+        p["current_groups"] = held.get(p["id"], [])
+    # The newcomer is free on three evenings that already have a group, so they can join.
+    meeting = sorted({g["block"] for g in first["groups"]})[:3]
+    assert len(meeting) == 3
+    instance["patients"].append({"id": "p-new", "program": "eve", "available_blocks": meeting})
+    again = solved(instance, repair=True)
+    assert patient(again, "p-new")["meets_minimum"] is True
+    assert again["metrics"]["new_patients"] == 1
+    assert again["metrics"]["affected"] == 0
+    assert again["metrics"]["churn"] == 0
+    # Nobody already placed was moved to make room: the same blocks as before.
+    before, after = blocks_of(first), blocks_of(again)
+    assert all(after[pid] == blocks for pid, blocks in before.items())
+
+
+def test_repair_after_a_room_closes_moves_nobody_when_another_room_is_free():
+    instance = clinic_instance()
+    first = solved(instance)
+    held = held_groups(first)
+    for p in instance["patients"]:
+        p["current_groups"] = held.get(p["id"], [])
+    closed = first["groups"][0]["room"]
+    instance["rooms"] = [r for r in instance["rooms"] if r["id"] != closed]
+    again = solved(instance, repair=True)
+    assert all(g["room"] != closed for g in again["groups"])
+    assert again["metrics"]["patients_meeting_minimum"] == 6
+    assert again["metrics"]["churn"] == 0
+    assert blocks_of(again) == blocks_of(first)
+    # The patients also keep their group ids (the same cohort in the same block).
+    assert {k: sorted(v) for k, v in held_groups(again).items()} == {
+        k: sorted(v) for k, v in held.items()
+    }
+
+
+def test_repair_after_the_only_room_closes_on_one_evening_moves_only_that_evening():
+    instance = clinic_instance()
+    instance["rooms"] = [{"id": "room-a", "site": "main", "capacity": 6}]
+    first = solved(instance)
+    held = held_groups(first)
+    for p in instance["patients"]:
+        p["current_groups"] = held.get(p["id"], [])
+    used = sorted({g["block"] for g in first["groups"]})
+    shut = used[0]
+    instance["rooms"][0]["unavailable_blocks"] = [shut]
+    again = solved(instance, repair=True)
+    assert all(g["block"] != shut for g in again["groups"])
+    assert again["metrics"]["patients_meeting_minimum"] == 6
+    moved = {pid for pid, blocks in blocks_of(first).items() if shut in blocks}
+    # Only the patients of the closed evening are affected; everyone else stays put.
+    assert again["metrics"]["affected"] == len(moved)
+    assert again["metrics"]["churn"] == 0
+    for pid, blocks in blocks_of(first).items():
+        if pid not in moved:
+            assert blocks_of(again)[pid] == blocks
+
+
+def test_first_solution_time_is_reported_and_not_the_total():
+    solution = solved(clinic_instance(patients=12), time_limit=5.0)
+    metrics = solution["metrics"]
+    assert metrics["first_solution_seconds"] is not None
+    assert 0 < metrics["first_solution_seconds"] <= metrics["solve_seconds"]
+    # The first solution is found in the first stage, before the later stages run.
+    assert metrics["first_solution_seconds"] <= metrics["stage1_seconds"] + 0.5
+    jsonschema.validate(solution, solution_schema())
+
+
+# -- pins (the board's, passed to solve) -------------------------------------------------------
+
+
+def test_a_pin_is_kept_even_against_everyones_preferences():
+    instance = clinic_instance()
+    for p in instance["patients"]:
+        p["preferred_blocks"] = ["tue-eve", "wed-eve", "thu-eve"]
+    free = solved(instance)
+    assert all(g["block"] != "mon-eve" for g in free["groups"])
+    pinned = solved(instance, pins={"p-0": ["mon-eve", "tue-eve", "wed-eve"]})
+    assert blocks_of(pinned)["p-0"] == {"mon-eve", "tue-eve", "wed-eve"}
+    assert pinned["metrics"]["pins_not_kept"] == []
+    assert pinned["metrics"]["patients_meeting_minimum"] == 6
+    # Monday needs a group of at least three, so two others come along: a cost the pin forces.
+    assert pinned["metrics"]["preference_violations"] >= 3
+
+
+def test_a_pin_that_cannot_hold_is_dropped_and_reported():
+    instance = clinic_instance()
+    instance["patients"][0]["available_blocks"] = ["mon-eve", "tue-eve", "wed-eve", "thu-eve"]
+    for p in instance["patients"][1:]:
+        p["available_blocks"] = ["tue-eve", "wed-eve", "thu-eve"]
+    # Alone on Monday would be a group of one: the pin cannot hold.
+    alone = solved(instance, pins={"p-0": ["mon-eve", "tue-eve", "wed-eve"]})
+    assert alone["metrics"]["pins_not_kept"] == ["p-0"]
+    assert alone["metrics"]["patients_meeting_minimum"] == 6
+    # Four evenings of three hours are over the program maximum of nine hours.
+    over = solved(instance, pins={"p-1": ["tue-eve", "wed-eve", "thu-eve", "mon-eve"]})
+    assert over["metrics"]["pins_not_kept"] == ["p-1"]
+    jsonschema.validate(over, solution_schema())

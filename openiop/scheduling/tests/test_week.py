@@ -4,6 +4,7 @@ the board and the ``schedule week`` command (issue #4)."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import zoneinfo
 
@@ -21,13 +22,14 @@ from openiop.enrollment.models import Episode
 from openiop.enrollment.services import episode_create
 from openiop.patients.models import UnavailableWindow
 from openiop.patients.services import patient_create
-from openiop.scheduling import week
+from openiop.scheduling import services, week
 from openiop.scheduling.models import (
     ClinicianProgram,
     ClinicianSlot,
     ScheduleBlock,
     ScheduleDraft,
     Session,
+    SessionKind,
 )
 from openiop.scheduling.solver import check_solution, parse_instance
 
@@ -343,3 +345,231 @@ def test_board_query_count_does_not_grow_with_patients(
         counts.append((len(draft.instance["patients"]), len(ctx.captured_queries)))
     (few, few_queries), (many, many_queries) = counts
     assert many > few and many_queries == few_queries, counts
+
+
+# -- sessions already on the calendar --------------------------------------------------------
+
+
+def _at(day: dt.date, hour: int) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=NY)
+
+
+@pytest.fixture
+def busy_week(clinic, org, site, room, counselor):
+    """The week already holds: this program's own evening series (Mon/Wed/Fri 18:00 in the room,
+    led by the counselor, Emery and Finley booked; it also runs the next week); another
+    program's group on Tuesday 18:00 in the same room led by the counselor; and Emery's
+    individual session on Thursday 9:00-10:00 with the counselor."""
+    from openiop.organizations.models import Program
+
+    program = clinic["program"]
+    episodes = clinic["episodes"]
+    series = services.series_create(
+        actor=None, program=program, title="Old evening group", weekdays=[0, 2, 4],
+        start_time=dt.time(18), duration_minutes=180, start_date=WEEK,
+        end_date=WEEK + dt.timedelta(days=13), room=room, facilitators=[counselor], capacity=10,
+    )  # fmt: skip
+    for e in episodes[4:6]:
+        services.series_enroll(actor=None, series=series, episode=e, from_date=WEEK)
+    other = Program.objects.create(
+        organization=org, site=site, name="Adult Day IOP", cohort=Program.Cohort.EVENING,
+        weekly_min_hours=program.weekly_min_hours, weekly_max_hours=program.weekly_max_hours,
+    )  # fmt: skip
+    teen = patient_create(actor=None, organization=org, first_name="Teen", last_name="Tester",
+                          date_of_birth=dt.date(1980, 1, 1))  # fmt: skip
+    teen_episode = episode_create(
+        actor=None, patient=teen, program=other, admitted_on=dt.date(2026, 10, 1)
+    )
+    foreign = services.session_create(
+        actor=None, program=other, title="Teen group", starts_at=_at(WEEK + dt.timedelta(1), 18),
+        ends_at=_at(WEEK + dt.timedelta(1), 21), room=room, facilitators=[counselor],
+        capacity=10,
+    )  # fmt: skip
+    services.session_book(actor=None, session=foreign, episode=teen_episode)
+    individual = services.session_create(
+        actor=None, program=program, title="Check-in", kind=SessionKind.INDIVIDUAL,
+        starts_at=_at(WEEK + dt.timedelta(3), 9), ends_at=_at(WEEK + dt.timedelta(3), 10),
+        facilitators=[counselor], capacity=1,
+    )  # fmt: skip
+    services.session_book(actor=None, session=individual, episode=episodes[4])
+    return {**clinic, "series": series, "foreign": foreign, "individual": individual}
+
+
+def _block_id(instance, day: int, start: str) -> str:
+    return next(b["id"] for b in instance["blocks"] if b["day"] == day and b["start"] == start)
+
+
+def test_instance_treats_other_sessions_as_busy_but_not_the_ones_publishing_replaces(
+    busy_week, room, counselor
+):
+    instance = week.build_instance(program=busy_week["program"], week_start=WEEK)
+    tue_eve, thu_am = _block_id(instance, 1, "18:00"), _block_id(instance, 3, "09:00")
+    mon_eve = _block_id(instance, 0, "18:00")
+    rooms = {r["id"]: r for r in instance["rooms"]}
+    # The other program's group holds the room on Tuesday evening; this program's own series
+    # (Monday, Wednesday, Friday) will be replaced, so it does not.
+    assert rooms[str(room.public_id)]["unavailable_blocks"] == [tue_eve]
+    lead = next(c for c in instance["clinicians"] if c["id"] == str(counselor.public_id))
+    lead_blocks = {a["block"] for a in lead["available"]}
+    assert tue_eve not in lead_blocks and thu_am not in lead_blocks and mon_eve in lead_blocks
+    assert lead["max_groups"] == 5 - 1  # already leads the teen group that week
+    emery = next(
+        p for p in instance["patients"]
+        if p["id"] == str(busy_week["episodes"][4].patient.public_id)
+    )  # fmt: skip
+    assert thu_am not in emery["available_blocks"]  # her individual session
+    assert mon_eve in emery["available_blocks"]
+
+
+def _clashes(sessions: list[Session]) -> list[str]:
+    """Pairs of overlapping sessions sharing a room, a facilitator or a booked patient."""
+    found = []
+    for a, b in itertools.combinations(sessions, 2):
+        if not (a.starts_at < b.ends_at and b.starts_at < a.ends_at):
+            continue
+        if a.room_id is not None and a.room_id == b.room_id:
+            found.append(f"room: {a.title} / {b.title} at {a.starts_at}")
+        if {u.pk for u in a.facilitators.all()} & {u.pk for u in b.facilitators.all()}:
+            found.append(f"clinician: {a.title} / {b.title} at {a.starts_at}")
+        pa = set(a.attendance.values_list("patient_id", flat=True))
+        pb = set(b.attendance.values_list("patient_id", flat=True))
+        if pa & pb:
+            found.append(f"{len(pa & pb)} patient(s): {a.title} / {b.title} at {a.starts_at}")
+    return found
+
+
+def test_publish_replaces_the_programs_series_without_double_booking(busy_week):
+    program, series = busy_week["program"], busy_week["series"]
+    foreign, individual = busy_week["foreign"], busy_week["individual"]
+    draft = _solved(program)
+    assert draft.solution["metrics"]["patients_meeting_minimum"] == SCHEDULED
+    created = week.draft_publish(actor=None, draft=draft)
+    assert created == len(draft.solution["groups"]) > 0
+    start, end = _at(WEEK, 0), _at(WEEK + dt.timedelta(days=7), 0)
+    live = list(Session.objects.not_cancelled().filter(starts_at__gte=start, starts_at__lt=end))
+    assert _clashes(live) == []
+    # The old series' sessions that week are cancelled with a reason; the next week's stay.
+    old = Session.objects.filter(series=series)
+    this_week = [s for s in old if s.starts_at < end]
+    assert len(this_week) == 3
+    assert all(s.status == Session.Status.CANCELLED for s in this_week)
+    assert all("Replaced by the published schedule" in s.cancel_reason for s in this_week)
+    assert all(s.status != Session.Status.CANCELLED for s in old if s.starts_at >= end)
+    # The other program's group and the individual session are untouched, rosters and all.
+    for kept in (foreign, individual):
+        fresh = Session.objects.get(pk=kept.pk)
+        assert fresh.status == Session.Status.SCHEDULED
+        assert (fresh.starts_at, fresh.room_id) == (kept.starts_at, kept.room_id)
+        assert fresh.attendance.count() == 1
+    # Every schedulable patient has the program's weekly minimum on the calendar.
+    for e in busy_week["episodes"][:SCHEDULED]:
+        held = AttendanceRecord.objects.filter(
+            patient=e.patient, session__in=[s for s in live if s.kind == SessionKind.GROUP]
+        ).count()
+        assert held == 3
+
+
+def test_publish_refuses_to_replace_a_session_with_attendance(busy_week):
+    program, series = busy_week["program"], busy_week["series"]
+    draft = _solved(program)
+    first = Session.objects.filter(series=series).order_by("starts_at").first()
+    AttendanceRecord.objects.filter(session=first).update(
+        status=AttendanceRecord.Status.PRESENT, minutes_attended=180
+    )
+    with pytest.raises(ValidationError) as err:
+        week.draft_publish(actor=None, draft=draft)
+    assert "already took place or have attendance" in str(err.value)
+    assert Session.objects.filter(series=series).not_cancelled().count() == 6
+    assert not Session.objects.filter(program=program, series__isnull=True,
+                                      kind=SessionKind.GROUP).exists()  # fmt: skip
+    draft.refresh_from_db()
+    assert draft.status == ScheduleDraft.Status.DRAFT
+
+
+def test_publish_refuses_when_the_calendar_changed_since_the_solve(busy_week, counselor):
+    program = busy_week["program"]
+    draft = _solved(program)
+    # After the solve, someone books every patient of the first group elsewhere at that time.
+    group = draft.solution["groups"][0]
+    block = next(b for b in draft.instance["blocks"] if b["id"] == group["block"])
+    day = WEEK + dt.timedelta(days=block["day"])
+    hour = int(block["start"][:2])
+    clash = services.session_create(
+        actor=None, program=program, title="Family session", kind=SessionKind.FAMILY,
+        starts_at=_at(day, hour), ends_at=_at(day, hour + 1), capacity=10,
+    )  # fmt: skip
+    ep = next(e for e in busy_week["episodes"] if str(e.patient.public_id) == group["patients"][0])
+    services.session_book(actor=None, session=clash, episode=ep)
+    with pytest.raises(ValidationError) as err:
+        week.draft_publish(actor=None, draft=draft)
+    assert "calendar changed" in str(err.value)
+    assert Session.objects.filter(series=busy_week["series"]).not_cancelled().count() == 6
+
+
+def test_publish_uses_the_room_capacity_when_the_room_is_smaller_than_the_group_cap(clinic, room):
+    room.capacity = 5  # the program allows groups of 10; the only room seats 5
+    room.save()
+    draft = _solved(clinic["program"])
+    assert check_solution(draft.instance, draft.solution) == []
+    created = week.draft_publish(actor=None, draft=draft)
+    sessions = list(Session.objects.filter(program=clinic["program"]))
+    assert created == len(sessions) > 0
+    assert {s.capacity for s in sessions} == {5}
+    assert all(s.attendance.count() <= 5 for s in sessions)
+
+
+def test_an_empty_draft_is_not_published_over_the_weeks_sessions(busy_week):
+    program = busy_week["program"]
+    draft = _solved(program)
+    ScheduleDraft.objects.filter(pk=draft.pk).update(solution={**draft.solution, "groups": []})
+    draft.refresh_from_db()
+    with pytest.raises(ValidationError) as err:
+        week.draft_publish(actor=None, draft=draft)
+    assert "nothing to publish" in str(err.value)
+    assert Session.objects.filter(series=busy_week["series"]).not_cancelled().count() == 6
+
+
+def test_board_says_in_words_when_a_pin_cannot_be_kept(client, clinic, supervisor):
+    draft = _solved(clinic["program"])
+    emery = clinic["episodes"][4].patient
+    four = [b.solver_id for b in clinic["blocks"] if b.start == dt.time(18)][:4]
+    week.draft_pin(actor=None, draft=draft, patient=emery, blocks=four)  # 12 h, over the 9 h max
+    draft = week.draft_solve(actor=None, draft=ScheduleDraft.objects.get(pk=draft.pk))
+    assert draft.solution["metrics"]["pins_not_kept"] == [str(emery.public_id)]
+    login(client, supervisor)
+    page = client.get(reverse("scheduling:board-draft", args=[draft.public_id])).content.decode()
+    assert "Pins not kept" in page
+    assert f"{emery.display_name}:" in page and "cannot all be kept" in page
+
+
+def test_a_kept_pin_is_not_reported(client, clinic, supervisor):
+    draft = _solved(clinic["program"])
+    emery = clinic["episodes"][4].patient
+    three = [b.solver_id for b in clinic["blocks"] if b.start == dt.time(18)][:3]
+    week.draft_pin(actor=None, draft=draft, patient=emery, blocks=three)
+    draft = week.draft_solve(actor=None, draft=ScheduleDraft.objects.get(pk=draft.pk))
+    assert draft.solution["metrics"]["pins_not_kept"] == []
+    held = {g.split("/")[0] for g in week.placements(draft.solution)[str(emery.public_id)]}
+    assert held == set(three)
+    login(client, supervisor)
+    page = client.get(reverse("scheduling:board-draft", args=[draft.public_id])).content.decode()
+    assert "Pins not kept" not in page
+
+
+def test_publish_refuses_a_room_booked_since_the_solve_and_changes_nothing(busy_week, room):
+    program = busy_week["program"]
+    draft = _solved(program)
+    group = next(g for g in draft.solution["groups"] if g["room"] == str(room.public_id))
+    block = next(b for b in draft.instance["blocks"] if b["id"] == group["block"])
+    day = WEEK + dt.timedelta(days=block["day"])
+    hour = int(block["start"][:2])
+    other = Session.objects.get(pk=busy_week["foreign"].pk).program
+    services.session_create(
+        actor=None, program=other, title="Workshop", starts_at=_at(day, hour),
+        ends_at=_at(day, hour + 1), room=room, capacity=10,
+    )  # fmt: skip
+    with pytest.raises(ValidationError) as err:
+        week.draft_publish(actor=None, draft=draft)
+    assert "is booked for Workshop" in str(err.value) and "build and solve" in str(err.value)
+    assert Session.objects.filter(series=busy_week["series"]).not_cancelled().count() == 6
+    assert not Session.objects.filter(program=program, title=f"{program.name} group").exists()
