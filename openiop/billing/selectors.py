@@ -366,7 +366,7 @@ def authorization_alerts(
       later, it is named).
 
     Roles without ``AUTHORIZATION_VIEW`` get an empty list (nothing is read or audited).
-    Three queries plus one audit row, whatever the number of episodes.
+    Four queries plus one audit row, whatever the number of episodes.
     """
     if not user_has_perm(user, Perm.AUTHORIZATION_VIEW):
         return []
@@ -379,14 +379,26 @@ def authorization_alerts(
         .select_related("patient", "program__site", "primary_counselor")
     )
     by_id = {e.pk: e for e in episodes}
-    auths = list(
-        Authorization.objects.for_org(user.organization_id)
-        .filter(episode_id__in=list(by_id), status=Authorization.Status.ACTIVE)
-        .order_by("start_on", "id")
+    # Only these can raise an alert: the ones in force or still to come, and, for an episode
+    # with none of those, its last one that ended. Loading and counting the units of every
+    # earlier block would read months of authorizations and attendance for nothing (on a large
+    # organization, most of the dashboard's cost).
+    active = Authorization.objects.for_org(user.organization_id).filter(
+        status=Authorization.Status.ACTIVE
     )
+    ahead = list(
+        active.filter(episode_id__in=list(by_id), end_on__gte=today).order_by("start_on", "id")
+    )
+    covered = {a.episode_id for a in ahead}
+    last_ended: dict[int, Authorization] = {}
+    for a in active.filter(
+        episode_id__in=[pk for pk in by_id if pk not in covered], end_on__lt=today
+    ).order_by("start_on", "id"):  # in start order: the last one wins
+        last_ended[a.episode_id] = a
+    auths = [*ahead, *last_ended.values()]
     for a in auths:  # share the already-loaded episodes: no query per authorization
         a.episode = by_id[a.episode_id]
-    usages = usages_for(auths, today)
+    usages = usages_for(ahead, today) + usages_for(list(last_ended.values()), today)
     per_episode: dict[int, list[Usage]] = defaultdict(list)
     for u in usages:
         per_episode[u.authorization.episode_id].append(u)
