@@ -327,6 +327,65 @@ def claim_mark_ready(*, actor: Any, claim: Claim, request: HttpRequest | None = 
     return _save_status(locked, S.READY, actor, request, verb="ready", note="")
 
 
+@dataclass
+class ReadyResult:
+    ready: list[Claim] = field(default_factory=list)
+    refused: dict[str, list[str]] = field(default_factory=dict)  # claim number -> problems
+
+
+@transaction.atomic
+def claims_mark_ready(
+    *, actor: Any, claims: Sequence[Claim], request: HttpRequest | None = None
+) -> ReadyResult:
+    """``claim_mark_ready`` for many claims in one transaction: each is checked exactly as one
+    at a time and the ones with problems stay drafts (named in ``refused``). The claims are
+    locked and loaded with their lines in two queries and moved in one update; each still gets
+    its own audit row. A month of a large organization's claims takes seconds, not minutes."""
+    result = ReadyResult()
+    if not claims:
+        return result
+    org_ids = {c.organization_id for c in claims}
+    for org_id in org_ids:
+        _check_org(actor, org_id)
+    locked = list(
+        Claim.objects.select_for_update(of=("self",))
+        .filter(pk__in=[c.pk for c in claims])
+        .select_related("patient", "episode", "payer", "coverage")
+        .prefetch_related("lines")
+        .order_by("claim_number")
+    )
+    profiles = {org_id: billing_profile(org_id) for org_id in org_ids}
+    passing: list[Claim] = []
+    for claim in locked:
+        try:
+            _move(claim, S.READY)
+        except ValidationError as exc:
+            result.refused[claim.claim_number] = list(exc.messages)
+            continue
+        problems = claim_problems(claim, profiles[claim.organization_id])
+        if problems:
+            result.refused[claim.claim_number] = problems
+        else:
+            passing.append(claim)
+    if not passing:
+        return result
+    now, user = timezone.now(), user_or_none(actor)
+    Claim.objects.filter(pk__in=[c.pk for c in passing]).update(
+        status=S.READY, status_changed_at=now, status_note="", updated_by=user, updated_at=now
+    )
+    for claim in passing:
+        before = claim.status
+        claim.status, claim.status_changed_at, claim.status_note = S.READY, now, ""
+        claim.updated_by, claim.updated_at = user, now
+        audit_log(
+            actor=actor, action="openiop.billing.claim.ready", category=CAT, obj=claim,
+            patient=claim.patient, request=request,
+            detail={"claim": claim.claim_number, "from": before, "to": S.READY},
+        )  # fmt: skip
+    result.ready = passing
+    return result
+
+
 @transaction.atomic
 def claim_return_to_draft(*, actor: Any, claim: Claim, request: HttpRequest | None = None) -> Claim:
     _check_org(actor, claim.organization_id)

@@ -152,18 +152,22 @@ def claim_bulk(request: HttpRequest) -> HttpResponse:
         return redirect("billing:claim-list")
     action = form.cleaned_data["action"]
     done, failed = 0, []
-    for public_id in ids[:500]:
-        claim = _claim(request, public_id, Perm.BILLING_MANAGE)
-        try:
-            if action == "ready":
-                services_claims.claim_mark_ready(actor=request.user, claim=claim, request=request)
-            else:
+    claims = [_claim(request, public_id, Perm.BILLING_MANAGE) for public_id in ids[:500]]
+    if action == "ready":
+        result = services_claims.claims_mark_ready(
+            actor=request.user, claims=claims, request=request
+        )
+        done = len(result.ready)
+        failed = [f"{number}: {' '.join(why)}" for number, why in result.refused.items()]
+    else:
+        for claim in claims:
+            try:
                 services_claims.claim_return_to_draft(
                     actor=request.user, claim=claim, request=request
                 )
-            done += 1
-        except ValidationError as exc:
-            failed.append(f"{claim.claim_number}: {' '.join(exc.messages)}")
+                done += 1
+            except ValidationError as exc:
+                failed.append(f"{claim.claim_number}: {' '.join(exc.messages)}")
     if done:
         messages.success(request, f"{done} claim(s) updated.")
     for text in failed[:20]:

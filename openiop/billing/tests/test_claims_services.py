@@ -20,6 +20,7 @@ from openiop.billing.services_claims import (
     claim_void,
     claims_build,
     claims_export,
+    claims_mark_ready,
     next_numbers,
 )
 from openiop.billing.services_setup import certification_create
@@ -258,3 +259,39 @@ def test_an_outsider_cannot_build_or_move_another_organizations_claims(
         claim_void(actor=outsider, claim=claim, reason="x")
     with pytest.raises(ValidationError):
         claims_build(actor=outsider, organization=org, start=MON1, end=SUN2)
+
+
+def test_marking_many_ready_checks_each_and_leaves_the_ones_with_problems_as_drafts(
+    org, billing, clinic, program, counselor
+):
+    from openiop.billing.tests.claims_fixtures import authorize
+    from openiop.core.models import AuditEvent
+
+    other = second_episode(org, program)
+    card = cover(other.patient, clinic["payer"], member_id="BRX99")
+    ready_patient(other.patient, other)
+    authorize(other, clinic["payer"])
+    for day in WEEK1:
+        documented_day(other, day, counselor)
+    claims = build(org, billing).created
+    assert len(claims) == 2
+    Coverage.objects.filter(pk=card.pk).update(member_id="")  # the card on file was wrong
+    before = AuditEvent.objects.filter(action="openiop.billing.claim.ready").count()
+    result = claims_mark_ready(actor=billing, claims=claims)
+    [ready] = result.ready
+    assert ready.patient_id == clinic["episode"].patient_id
+    [(number, problems)] = result.refused.items()
+    refused = next(c for c in claims if c.claim_number == number)
+    assert refused.patient_id == other.patient_id
+    assert any("member id" in p for p in problems)
+    statuses = dict(Claim.objects.filter(pk__in=[c.pk for c in claims]).values_list("id", "status"))
+    assert statuses == {ready.pk: ClaimStatus.READY, refused.pk: ClaimStatus.DRAFT}
+    rows = AuditEvent.objects.filter(action="openiop.billing.claim.ready")
+    assert rows.count() == before + 1
+    assert rows.order_by("-id").first().detail["claim"] == ready.claim_number
+    # A claim already ready cannot be made ready again; nothing changes.
+    again = claims_mark_ready(actor=billing, claims=[ready])
+    assert again.ready == [] and "cannot become" in " ".join(again.refused[ready.claim_number])
+    # The same checks as one at a time: the export takes the ready one.
+    out = claims_export(actor=billing, organization=org, fmt="837p", start=MON1, end=SUN2)
+    assert out.batch is not None and out.batch.claim_count == 1
