@@ -17,7 +17,9 @@ run can be repeated on the same database. Build the database first:
     DATABASE_URL=sqlite:////tmp/openiop-large.sqlite3 .venv/bin/openiop demo --scale large
     DATABASE_URL=sqlite:////tmp/openiop-large.sqlite3 .venv/bin/python bench/claims_month.py
 
-Target (issue #12): build, ready and export of the month under 20 s in all.
+Target (issue #12): "a month of 837 claims under 20 s". Two lines are printed: the export of the
+month's ready claims as one 837P file, and the whole path from attendance to file (build, ready
+and export together).
 """
 
 from __future__ import annotations
@@ -131,9 +133,13 @@ def main() -> int:
         print(f"{label:<18}{seconds:>9.2f}  {detail}")
     total = sum(s for label, s, _ in rows if label in ("build", "ready", "export"))
     print(f"{'build+ready+export':<18}{total:>9.2f}")
-    met = not problems and total < TARGET_SECONDS
-    print(f"\n{'MET' if met else 'NOT MET'}  a month of 837 claims under {TARGET_SECONDS:.0f} s "
-          f"[{total:.1f} s]" + ("" if args.keep else "  (rolled back)"))  # fmt: skip
+    export = sum(s for label, s, _ in rows if label == "export")
+    tail = "" if args.keep else "  (rolled back)"
+    for label, seconds in (("the month's 837 file (export)", export),
+                           ("build + ready + export", total)):  # fmt: skip
+        met = not problems and seconds < TARGET_SECONDS
+        print(f"{'MET' if met else 'NOT MET':>7}  {label} under {TARGET_SECONDS:.0f} s "
+              f"[{seconds:.1f} s]{tail}")  # fmt: skip
     for p in problems:
         print("problem:", p)
     return 0 if not problems else 1

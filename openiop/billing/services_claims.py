@@ -193,52 +193,61 @@ def claims_build(
     _, first = next_numbers(organization.pk, claims=len(todo))
     diagnoses = diagnoses_for([pb.episode.pk for pb, _ in todo])
     user = user_or_none(actor)
+    claims: list[Claim] = []
     for n, (pb, lines) in enumerate(todo):
         assert pb.payer is not None
         institutional = pb.rules.claim_type == ClaimType.INSTITUTIONAL
         places = Counter(ln.place_of_service or "" for ln in lines)
-        claim = Claim.objects.create(
-            organization=organization,
-            patient=pb.patient,
-            episode=pb.episode,
-            payer=pb.payer,
-            coverage=pb.coverage,
-            claim_type=pb.rules.claim_type.value,
-            claim_number=_claim_number(prefix, first + n),
-            period_start=min(ln.service_date for ln in lines),
-            period_end=max(ln.service_date for ln in lines),
-            total_charge=sum((ln.charge for ln in lines), Decimal(0)),
-            diagnosis_codes=diagnoses.get(pb.episode.pk, []),
-            prior_authorization=_prior_auth(pb, lines),
-            condition_codes=list(pb.rules.condition_codes) if institutional else [],
-            place_of_service="" if institutional else places.most_common(1)[0][0],
-            status_changed_at=timezone.now(),
-            created_by=user,
-            updated_by=user,
+        claims.append(
+            Claim(
+                organization=organization,
+                patient=pb.patient,
+                episode=pb.episode,
+                payer=pb.payer,
+                coverage=pb.coverage,
+                claim_type=pb.rules.claim_type.value,
+                claim_number=_claim_number(prefix, first + n),
+                period_start=min(ln.service_date for ln in lines),
+                period_end=max(ln.service_date for ln in lines),
+                total_charge=sum((ln.charge for ln in lines), Decimal(0)),
+                diagnosis_codes=diagnoses.get(pb.episode.pk, []),
+                prior_authorization=_prior_auth(pb, lines),
+                condition_codes=list(pb.rules.condition_codes) if institutional else [],
+                place_of_service="" if institutional else places.most_common(1)[0][0],
+                status_changed_at=timezone.now(),
+                created_by=user,
+                updated_by=user,
+            )
         )
-        ClaimLine.objects.bulk_create(
-            [
-                ClaimLine(
-                    organization=organization,
-                    claim=claim,
-                    position=i,
-                    service_date=ln.service_date,
-                    code=ln.code,
-                    modifiers=list(ln.modifiers),
-                    units=Decimal(ln.units),
-                    place_of_service=ln.place_of_service or "",
-                    revenue_code=ln.revenue_code or "",
-                    charge=ln.charge,
-                    minutes=ln.minutes,
-                    day_category=ln.day_category or "",
-                    source_ids=list(ln.source_service_ids),
-                    source_key=source_key(ln.source_service_ids),
-                    created_by=user,
-                    updated_by=user,
-                )
-                for i, ln in enumerate(lines, start=1)
-            ]
-        )
+    # One insert for the claims and one per thousand lines (a month of a large organization's
+    # claims is thousands of claims and tens of thousands of lines); an audit row per claim.
+    Claim.objects.bulk_create(claims, batch_size=500)
+    ClaimLine.objects.bulk_create(
+        [
+            ClaimLine(
+                organization=organization,
+                claim=claim,
+                position=i,
+                service_date=ln.service_date,
+                code=ln.code,
+                modifiers=list(ln.modifiers),
+                units=Decimal(ln.units),
+                place_of_service=ln.place_of_service or "",
+                revenue_code=ln.revenue_code or "",
+                charge=ln.charge,
+                minutes=ln.minutes,
+                day_category=ln.day_category or "",
+                source_ids=list(ln.source_service_ids),
+                source_key=source_key(ln.source_service_ids),
+                created_by=user,
+                updated_by=user,
+            )
+            for claim, (_, lines) in zip(claims, todo, strict=True)
+            for i, ln in enumerate(lines, start=1)
+        ],
+        batch_size=1000,
+    )
+    for claim, (pb, lines) in zip(claims, todo, strict=True):
         audit_log(
             actor=actor, action="openiop.billing.claim.create", category=CAT, obj=claim,
             patient=pb.patient, organization=organization, request=request,
