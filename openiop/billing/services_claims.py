@@ -324,16 +324,12 @@ def claim_problems(claim: Claim, profile: BillingProfile | None) -> list[str]:
     return [p.message for p in x12.validate_claim(record, kind)]
 
 
-@transaction.atomic
 def claim_mark_ready(*, actor: Any, claim: Claim, request: HttpRequest | None = None) -> Claim:
     """Draft -> ready, only when the claim passes every export check (else the problems)."""
-    _check_org(actor, claim.organization_id)
-    locked = _locked(claim)
-    _move(locked, S.READY)
-    problems = claim_problems(locked, billing_profile(locked.organization_id))
-    if problems:
-        raise ValidationError({"status": problems})
-    return _save_status(locked, S.READY, actor, request, verb="ready", note="")
+    result = claims_mark_ready(actor=actor, claims=[claim], request=request)
+    if result.refused:
+        raise ValidationError({"status": result.refused[claim.claim_number]})
+    return result.ready[0]
 
 
 @dataclass

@@ -123,12 +123,14 @@ def placements(solution: dict[str, Any]) -> dict[str, list[str]]:
     return dict(held)
 
 
+def _local_midnight(program: Program, week_start: dt.date, days: int) -> dt.datetime:
+    day = week_start + dt.timedelta(days=days)
+    return services.local_datetime(day, dt.time(0), program.site.tz)
+
+
 def _week_span(program: Program, week_start: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    tz = program.site.tz
-    return (
-        services.local_datetime(week_start, dt.time(0), tz),
-        services.local_datetime(week_start + dt.timedelta(days=8), dt.time(0), tz),
-    )  # one extra day: a Sunday-night block may run past midnight
+    # one extra day: a Sunday-night block may run past midnight
+    return _local_midnight(program, week_start, 0), _local_midnight(program, week_start, 8)
 
 
 def block_span(
@@ -141,8 +143,7 @@ def block_span(
 
 def replaceable_sessions(program: Program, week_start: dt.date) -> list[Session]:
     """This program's group sessions of the week that publishing replaces (not cancelled)."""
-    start, _ = _week_span(program, week_start)
-    end = services.local_datetime(week_start + dt.timedelta(days=7), dt.time(0), program.site.tz)
+    start, end = _local_midnight(program, week_start, 0), _local_midnight(program, week_start, 7)
     return list(
         Session.objects.for_org(program.organization_id)
         .not_cancelled()
@@ -189,7 +190,7 @@ def calendar_busy(
     tz = program.site.tz
     spans = [(b.pk, *block_span(b, week_start, tz)) for b in blocks]
     busy = Busy()
-    week_end = services.local_datetime(week_start + dt.timedelta(days=7), dt.time(0), tz)
+    week_end = _local_midnight(program, week_start, 7)
     for session in sessions:
         facilitators = [u.pk for u in session.facilitators.all()]
         if session.kind == SessionKind.GROUP and session.starts_at < week_end:
