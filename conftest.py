@@ -4,6 +4,7 @@ prescriber, outsider (another organization), plus a small clinic they work in.""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import zoneinfo
 from decimal import Decimal
 
@@ -17,6 +18,18 @@ from openiop.accounts.tokens import token_create
 from openiop.organizations.models import Organization, Program, Room, Site
 
 NY = zoneinfo.ZoneInfo("America/New_York")
+
+# Precomputed panels (ADR 0016) are computed on every request in tests, so a test that records
+# attendance and reloads a page sees the change; the snapshot tests turn the maximum age back on.
+# The environment reaches the servers that browser and crash tests start.
+for _name in ("OPENIOP_SNAPSHOT_MAX_AGE_SECONDS", "OPENIOP_REPORT_SNAPSHOT_MAX_AGE_SECONDS"):
+    os.environ.setdefault(_name, "0")
+
+
+@pytest.fixture(autouse=True)
+def _snapshots_always_computed(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.OPENIOP_SNAPSHOT_MAX_AGE_SECONDS = 0
+    settings.OPENIOP_REPORT_SNAPSHOT_MAX_AGE_SECONDS = 0
 
 
 def make_user(username: str, organization: Organization | None, *roles: Role) -> User:

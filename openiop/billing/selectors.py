@@ -33,6 +33,7 @@ from openiop.billing.models import Authorization
 from openiop.core.access import require_perm
 from openiop.core.audit import audit_log, audit_log_many
 from openiop.core.models import AuditEvent
+from openiop.core.snapshots import Snapshot, dashboard_max_age, snapshot_get
 from openiop.enrollment.models import Episode
 from openiop.scheduling.models import Session
 
@@ -353,37 +354,16 @@ def _alert_for(usage: Usage) -> AuthorizationAlert | None:
     return AuthorizationAlert(kind=kind, episode=a.episode, usage=usage, reasons=tuple(reasons))
 
 
-def authorization_alerts(
-    user: Any, today: dt.date, *, request: HttpRequest | None = None, limit: int | None = None
+def _alerts_for_episodes(
+    organization_id: int, episodes: list[Episode], today: dt.date
 ) -> list[AuthorizationAlert]:
-    """Alerts for every episode in treatment (admitted on or before ``today``, not discharged).
-
-    * an active authorization that ends within its ``alert_days_before_end`` days, or has
-      ``alert_units_remaining`` units or fewer left, or is used up;
-    * an active authorization that has ended while the episode is still open, unless a later
-      authorization already covers today;
-    * an episode with no active authorization covering today ("No authorization"; if one starts
-      later, it is named).
-
-    Roles without ``AUTHORIZATION_VIEW`` get an empty list (nothing is read or audited).
-    Four queries plus one audit row, whatever the number of episodes.
-    """
-    if not user_has_perm(user, Perm.AUTHORIZATION_VIEW):
-        return []
-    from openiop.enrollment.caseload import scope_to_caseload
-
-    episodes = list(
-        scope_to_caseload(Episode.objects.for_org(user.organization_id), user)
-        .open()
-        .filter(admitted_on__isnull=False, admitted_on__lte=today)
-        .select_related("patient", "program__site", "primary_counselor")
-    )
+    """Every alert of ``episodes`` (open, admitted), most urgent first. Three queries."""
     by_id = {e.pk: e for e in episodes}
     # Only these can raise an alert: the ones in force or still to come, and, for an episode
     # with none of those, its last one that ended. Loading and counting the units of every
     # earlier block would read months of authorizations and attendance for nothing (on a large
     # organization, most of the dashboard's cost).
-    active = Authorization.objects.for_org(user.organization_id).filter(
+    active = Authorization.objects.for_org(organization_id).filter(
         status=Authorization.Status.ACTIVE
     )
     ahead = list(
@@ -433,9 +413,126 @@ def authorization_alerts(
             )
         )  # fmt: skip
     alerts.sort(key=lambda a: a.sort_key)
-    total = len(alerts)
-    if limit is not None:
-        alerts = alerts[:limit]  # the most urgent first: only those are shown (and audited)
+    return alerts
+
+
+def _episodes_in_treatment(qs: Any, today: dt.date) -> list[Episode]:
+    return list(
+        qs.open()
+        .filter(admitted_on__isnull=False, admitted_on__lte=today)
+        .select_related("patient", "program__site", "primary_counselor")
+    )
+
+
+def _alerts_snapshot_data(organization_id: int, today: dt.date) -> dict[str, Any]:
+    """The whole organization's alerts as ids and words (no names), most urgent first."""
+    episodes = _episodes_in_treatment(Episode.objects.for_org(organization_id), today)
+    rows = [
+        [
+            a.kind,
+            a.episode.pk,
+            a.episode.patient_id,
+            a.usage.authorization.pk if a.usage is not None else None,
+            a.next_authorization.pk if a.next_authorization is not None else None,
+            list(a.reasons),
+        ]
+        for a in _alerts_for_episodes(organization_id, episodes, today)
+    ]
+    return {"today": today.isoformat(), "alerts": rows}
+
+
+def _alerts_from_snapshot(
+    user: Any, today: dt.date, limit: int | None, refresh: bool
+) -> tuple[list[AuthorizationAlert], int, Snapshot]:
+    """The user's alerts from the organization's snapshot: the caseload filter is applied to its
+    rows, then only the shown rows' episodes and authorizations are loaded (a fixed number of
+    queries whatever the size of the organization)."""
+    from openiop.enrollment.caseload import is_caseload_scoped, visible_patients
+
+    org_id = user.organization_id
+    snap = snapshot_get(
+        organization_id=org_id,
+        key="dashboard:authorization_alerts",
+        compute=lambda: _alerts_snapshot_data(org_id, today),
+        max_age=dashboard_max_age(),
+        refresh=refresh,
+        valid=lambda data: data.get("today") == today.isoformat(),
+    )
+    rows = snap.data["alerts"]
+    if is_caseload_scoped(user):
+        seen = set(
+            visible_patients(user).filter(pk__in={r[2] for r in rows}).values_list("pk", flat=True)
+        )
+        rows = [r for r in rows if r[2] in seen]
+    total = len(rows)
+    shown = rows[:limit] if limit is not None else rows
+    episodes = (
+        Episode.objects.for_org(org_id)
+        .select_related("patient", "program__site", "primary_counselor")
+        .in_bulk([r[1] for r in shown])
+    )
+    auths = _auth_qs(org_id).in_bulk([r[i] for r in shown for i in (3, 4) if r[i] is not None])
+    for a in auths.values():
+        if a.episode_id in episodes:
+            a.episode = episodes[a.episode_id]
+    usages = {
+        u.authorization.pk: u
+        for u in usages_for([auths[r[3]] for r in shown if r[3] in auths], today)
+    }
+    alerts = [
+        AuthorizationAlert(
+            kind=kind,
+            episode=episodes[episode_id],
+            usage=usages.get(auth_id) if auth_id is not None else None,
+            reasons=tuple(reasons),
+            next_authorization=auths.get(next_id) if next_id is not None else None,
+        )
+        for kind, episode_id, _patient, auth_id, next_id, reasons in shown
+        if episode_id in episodes
+    ]
+    return alerts, total, snap
+
+
+def authorization_alerts(
+    user: Any,
+    today: dt.date,
+    *,
+    request: HttpRequest | None = None,
+    limit: int | None = None,
+    snapshot: bool = False,
+    refresh: bool = False,
+) -> list[AuthorizationAlert]:
+    """Alerts for every episode in treatment (admitted on or before ``today``, not discharged).
+
+    * an active authorization that ends within its ``alert_days_before_end`` days, or has
+      ``alert_units_remaining`` units or fewer left, or is used up;
+    * an active authorization that has ended while the episode is still open, unless a later
+      authorization already covers today;
+    * an episode with no active authorization covering today ("No authorization"; if one starts
+      later, it is named).
+
+    Roles without ``AUTHORIZATION_VIEW`` get an empty list (nothing is read or audited).
+    Four queries plus one audit row, whatever the number of episodes. With ``snapshot`` (the
+    dashboard) the organization's alerts come from a snapshot at most
+    ``OPENIOP_SNAPSHOT_MAX_AGE_SECONDS`` old (ADR 0016); the returned list then has
+    ``computed_at``.
+    """
+    if not user_has_perm(user, Perm.AUTHORIZATION_VIEW):
+        return []
+    from openiop.enrollment.caseload import scope_to_caseload
+
+    computed_at = None
+    if snapshot:
+        alerts, total, snap = _alerts_from_snapshot(user, today, limit, refresh)
+        computed_at = snap.computed_at
+    else:
+        qs = scope_to_caseload(Episode.objects.for_org(user.organization_id), user)
+        alerts = _alerts_for_episodes(
+            user.organization_id, _episodes_in_treatment(qs, today), today
+        )
+        total = len(alerts)
+        if limit is not None:
+            alerts = alerts[:limit]  # the most urgent first: only those are shown (and audited)
     audit_log_many(
         actor=user,
         action="openiop.billing.authorization.alerts",
@@ -444,29 +541,42 @@ def authorization_alerts(
         request=request,
         detail={"alerts": total, "shown": len(alerts), "today": today.isoformat()},
     )
-    if limit is not None:
-        return _Counted(alerts, total)
+    if limit is not None or snapshot:
+        return _Counted(alerts, total, computed_at)
     return alerts
 
 
 class _Counted(list):  # type: ignore[type-arg]
-    """A shown slice that still knows how many there were."""
+    """A shown slice that still knows how many there were (and, from a snapshot, when)."""
 
-    def __init__(self, rows: list[Any], total: int) -> None:
+    def __init__(self, rows: list[Any], total: int, computed_at: dt.datetime | None = None):
         super().__init__(rows)
         self.total = total
+        self.computed_at = computed_at
 
 
 def authorization_alerts_context(
-    user: Any, today: dt.date, *, request: HttpRequest | None = None, limit: int | None = None
+    user: Any,
+    today: dt.date,
+    *,
+    request: HttpRequest | None = None,
+    limit: int | None = None,
+    snapshot: bool = False,
 ) -> dict[str, Any]:
     """Context for ``billing/_authorization_alerts.html``; ``None`` hides the panel for roles
-    that may not see authorizations."""
+    that may not see authorizations. The dashboard reads the alerts from the organization's
+    snapshot (``snapshot``; ``?refresh=1`` recomputes it); the billing page computes them."""
     if not user_has_perm(user, Perm.AUTHORIZATION_VIEW):
         return {"authorization_alerts": None}
-    rows = authorization_alerts(user, today, request=request, limit=limit)
-    total = getattr(rows, "total", len(rows))
-    return {"authorization_alerts": rows, "authorization_alerts_total": total}
+    refresh = request is not None and request.GET.get("refresh") == "1"
+    rows = authorization_alerts(
+        user, today, request=request, limit=limit, snapshot=snapshot, refresh=refresh
+    )
+    return {
+        "authorization_alerts": rows,
+        "authorization_alerts_total": getattr(rows, "total", len(rows)),
+        "authorization_alerts_computed_at": getattr(rows, "computed_at", None),
+    }
 
 
 # The dashboard panel lists this many (the most urgent) and gives the total.

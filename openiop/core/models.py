@@ -141,3 +141,26 @@ class AuditHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit head after {self.count} rows"
+
+
+class PanelSnapshot(models.Model):
+    """A precomputed panel or report of one organization (ADR 0016): what an expensive, org-wide
+    computation returned, as JSON of ids and numbers, and when. Readers serve it while it is
+    younger than ``OPENIOP_SNAPSHOT_MAX_AGE_SECONDS`` and recompute it after that or on
+    "Refresh". It is a cache: deleting every row loses nothing."""
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(max_length=200)
+    computed_at = models.DateTimeField()
+    compute_ms = models.PositiveIntegerField(default=0)
+    data = models.JSONField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "key"], name="panelsnapshot_org_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.computed_at:%Y-%m-%d %H:%M:%S}"

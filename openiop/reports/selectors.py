@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
@@ -11,10 +12,12 @@ from typing import Any
 from django.db.models import Count, Q
 
 from openiop.accounts.permissions import Perm
-from openiop.attendance.compliance import Status
+from openiop.attendance.compliance import Status, WeekResult, week_start_for
 from openiop.attendance.models import AttendanceRecord
 from openiop.attendance.selectors import compliance_for_programs_week
 from openiop.core.access import require_perm
+from openiop.core.snapshots import dashboard_max_age, snapshot_get
+from openiop.enrollment.models import Episode
 from openiop.organizations.models import Program, Site
 from openiop.patients.models import Patient
 from openiop.reports.charts_hours import hours
@@ -80,6 +83,8 @@ class Dashboard:
     # How many rows there are in all when ``expected`` / ``at_risk`` show only the first ones.
     expected_total: int = 0
     at_risk_total: int = 0
+    # When the weekly-hours summary and the at-risk list were computed (ADR 0016).
+    panels_computed_at: dt.datetime | None = None
 
     @property
     def expected_truncated(self) -> bool:
@@ -100,6 +105,54 @@ class Dashboard:
         return list(seen.values())
 
 
+def _weeks_of(programs: list[Program], now: dt.datetime) -> list[list[Any]]:
+    return [[p.pk, week_start_for(now.astimezone(p.site.tz).date()).isoformat()] for p in programs]
+
+
+def _result_to_json(result: WeekResult) -> dict[str, Any]:
+    data = dataclasses.asdict(result)
+    data["week_start"] = result.week_start.isoformat()
+    data["status"] = str(result.status)
+    return data
+
+
+def _result_from_json(data: dict[str, Any]) -> WeekResult:
+    return WeekResult(
+        **{
+            **data,
+            "week_start": dt.date.fromisoformat(data["week_start"]),
+            "status": Status(data["status"]),
+        }
+    )
+
+
+def _weekly_snapshot_data(programs: list[Program], now: dt.datetime) -> dict[str, Any]:
+    """Every active program's weekly-hours counts and the organization's at-risk rows as ids
+    and numbers (no names), the furthest from their minimum first."""
+    weekly = compliance_for_programs_week(programs=programs, now=now)
+    counts: list[list[Any]] = []
+    ranked: list[tuple[tuple[Any, ...], list[Any]]] = []
+    for program in programs:
+        _week, rows = weekly[program.pk]
+        tally = Counter(str(r.result.status) for r in rows)
+        counts.append([program.pk, {str(s): tally.get(str(s), 0) for s in STATUS_ORDER}])
+        for r in rows:
+            if r.result.status not in AT_RISK_STATUSES:
+                continue
+            res = r.result
+            behind = res.minutes_attended + res.minutes_remaining - res.required_minutes
+            key = (behind, r.episode.patient.last_name, r.episode.patient.first_name, program.name)
+            ranked.append(
+                (key, [program.pk, r.episode.pk, r.episode.patient_id, _result_to_json(res)])
+            )
+    ranked.sort(key=lambda pair: pair[0])
+    return {
+        "weeks": _weeks_of(programs, now),
+        "counts": counts,
+        "at_risk": [row for _key, row in ranked],
+    }
+
+
 def _today_filter(sites: list[Site], now: dt.datetime) -> Q:
     """Sessions starting on each site's own local 'today' (sites may be in different zones)."""
     query = Q(pk__in=[])
@@ -112,8 +165,14 @@ def _today_filter(sites: list[Site], now: dt.datetime) -> Q:
 
 
 def _sessions_today(organization_id: int, sites: list[Site], now: dt.datetime) -> list[Session]:
+    # Every site's "today" lies within a day and a half of now: saying so lets the database use
+    # the (organization, starts_at) index instead of reading the organization's whole history.
+    window = Q(
+        starts_at__gte=now - dt.timedelta(hours=36), starts_at__lt=now + dt.timedelta(hours=36)
+    )
     return list(
         Session.objects.for_org(organization_id)
+        .filter(window)
         .filter(_today_filter(sites, now))
         .select_related("program", "program__site", "room")
         .prefetch_related("facilitators")
@@ -121,7 +180,9 @@ def _sessions_today(organization_id: int, sites: list[Site], now: dt.datetime) -
     )
 
 
-def dashboard_for(user: Any, now: dt.datetime, *, limit: int | None = None) -> Dashboard:
+def dashboard_for(
+    user: Any, now: dt.datetime, *, limit: int | None = None, refresh: bool = False
+) -> Dashboard:
     """The "Today" page for the user's organization as of ``now`` (an aware instant).
 
     Queries: sites, today's sessions (+ facilitators), their booked / recorded counts, the
@@ -129,6 +190,11 @@ def dashboard_for(user: Any, now: dt.datetime, *, limit: int | None = None) -> D
     for every program's weekly hours, so the count grows with neither patients nor programs.
     ``limit`` caps the "expected" and "at risk" lists (the most behind first); the totals are
     always whole.
+
+    Today's sessions and the expected list are read live. The weekly-hours summary and the
+    at-risk list come from the organization's snapshot (ADR 0016), at most
+    ``OPENIOP_SNAPSHOT_MAX_AGE_SECONDS`` old, recomputed when a program is added or closed, when
+    a week turns over, or with ``refresh``; only the shown at-risk rows are loaded.
     """
     require_perm(user, Perm.SESSION_VIEW)
     require_perm(user, Perm.COMPLIANCE_VIEW)
@@ -166,45 +232,54 @@ def dashboard_for(user: Any, now: dt.datetime, *, limit: int | None = None) -> D
     expected_total = len(rows) if limit is None or len(rows) < limit else booked.count()
     expected = [ExpectedPatient(r.patient, by_pk[r.session_id], r) for r in rows]
 
-    at_risk: list[AtRisk] = []
-    summaries: list[ProgramSummary] = []
     programs = list(
         Program.objects.for_org(org_id)
         .filter(is_active=True)
         .select_related("site")
         .order_by("name")
     )
-    weekly = compliance_for_programs_week(programs=programs, now=now)
-    for program in programs:
-        week, rows = weekly[program.pk]
-        counts = Counter(str(r.result.status) for r in rows)
-        summaries.append(
-            ProgramSummary(program, week, {str(s): counts.get(str(s), 0) for s in STATUS_ORDER})
+    snap = snapshot_get(
+        organization_id=org_id,
+        key="dashboard:weekly_hours",
+        compute=lambda: _weekly_snapshot_data(programs, now),
+        max_age=dashboard_max_age(),
+        now=now,
+        refresh=refresh,
+        valid=lambda data: data.get("weeks") == _weeks_of(programs, now),
+    )
+    counts_of = {pk: counts for pk, counts in snap.data["counts"]}
+    summaries = [
+        ProgramSummary(
+            program,
+            week_start_for(now.astimezone(program.site.tz).date()),
+            {str(s): counts_of.get(program.pk, {}).get(str(s), 0) for s in STATUS_ORDER},
         )
-        at_risk.extend(
-            AtRisk(program, r.episode, r.result)
-            for r in rows
-            if r.result.status in AT_RISK_STATUSES
-        )
+        for program in programs
+    ]
+    risk_rows = snap.data["at_risk"]  # the furthest behind their minimum first
     if scoped:  # program counts stay whole; names only from the caseload
         seen = set(
             visible_patients(user)
-            .filter(pk__in={r.patient.pk for r in at_risk})
+            .filter(pk__in={r[2] for r in risk_rows})
             .values_list("pk", flat=True)
         )
-        at_risk = [r for r in at_risk if r.patient.pk in seen]
-    at_risk_total = len(at_risk)
-    if limit is not None and at_risk_total > limit:
-        # The furthest from their minimum even if they attend everything still booked first.
-        at_risk.sort(
-            key=lambda r: (
-                r.result.minutes_attended + r.result.minutes_remaining - r.result.required_minutes,
-                r.patient.last_name, r.patient.first_name,
-            )
-        )  # fmt: skip
-        at_risk = at_risk[:limit]
+        risk_rows = [r for r in risk_rows if r[2] in seen]
+    at_risk_total = len(risk_rows)
+    shown = risk_rows[:limit] if limit is not None else risk_rows
+    episodes = (
+        Episode.objects.for_org(org_id)
+        .select_related("patient", "primary_counselor")
+        .in_bulk([r[1] for r in shown])
+    )
+    by_program = {p.pk: p for p in programs}
+    at_risk = [
+        AtRisk(by_program[program_id], episodes[episode_id], _result_from_json(result))
+        for program_id, episode_id, _patient, result in shown
+        if episode_id in episodes and program_id in by_program
+    ]
     at_risk.sort(key=lambda r: (r.patient.last_name, r.patient.first_name, r.program.name))
     return Dashboard(
         now=now, sessions=today, expected=expected, at_risk=at_risk, programs=summaries,
         expected_total=expected_total, at_risk_total=at_risk_total,
+        panels_computed_at=snap.computed_at,
     )  # fmt: skip

@@ -40,13 +40,17 @@ def _work_panels(request: HttpRequest) -> dict[str, Any]:
     return {
         "alerts": alert_list_open(user, request=request, limit=10) if clinical else None,
         "plan_reviews_due": (
-            plan_reviews_due(user=user, today=today, request=request) if clinical else None
+            plan_reviews_due(user=user, today=today, request=request, limit=PANEL_ROWS)
+            if clinical
+            else None
         ),
         "cosign_queue": (
             cosign_queue(user, request=request) if user_has_perm(user, Perm.NOTE_COSIGN) else []
         ),
-        **authorization_alerts_context(user, today, request=request, limit=PANEL_ROWS),
-        **discharge_due_context(user, today, request=request),
+        **authorization_alerts_context(
+            user, today, request=request, limit=PANEL_ROWS, snapshot=True
+        ),
+        **discharge_due_context(user, today, request=request, snapshot=True),
         **break_glass_panel_context(user, request=request),
         **follow_ups_panel_context(user, today, request=request),
         **gone_quiet_panel_context(user, today, request=request),
@@ -55,7 +59,9 @@ def _work_panels(request: HttpRequest) -> dict[str, Any]:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    board = dashboard_for(request.user, timezone.now(), limit=PANEL_ROWS)
+    refresh = request.GET.get("refresh") == "1"
+    now = timezone.now()
+    board = dashboard_for(request.user, now, limit=PANEL_ROWS, refresh=refresh)
     chart = compliance_summary_svg(
         [ProgramBar.of(p.program.name, p.counts) for p in board.programs],
         title="Weekly hours status by program, this week",
@@ -68,4 +74,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
     context = {"board": board, "chart_svg": chart, **_work_panels(request)}
     context.update(billing_panel_context(request.user))
+    # The oldest of the precomputed panels (ADR 0016), shown with a "Refresh" link.
+    stamps = [
+        board.panels_computed_at,
+        context.get("authorization_alerts_computed_at"),
+        context.get("discharge_summaries_due_computed_at"),
+    ]
+    as_of = min((s for s in stamps if s is not None), default=None)
+    context["panels_as_of"] = as_of
+    context["panels_age_seconds"] = max(0, int((now - as_of).total_seconds())) if as_of else None
+    org = request.user.organization
+    context["panels_tz"] = org.tz if org is not None else None
     return render(request, "reports/dashboard.html", context)

@@ -18,7 +18,8 @@ from openiop.clinical.models import DischargeSummary
 from openiop.core.access import get_for_user_or_404
 from openiop.core.audit import audit_log, audit_log_many
 from openiop.core.models import AuditEvent
-from openiop.enrollment.caseload import scope_to_caseload
+from openiop.core.snapshots import dashboard_max_age, snapshot_get
+from openiop.enrollment.caseload import is_caseload_scoped, scope_to_caseload, visible_patients
 from openiop.enrollment.models import Episode
 
 CAT = AuditEvent.Category.CLINICAL
@@ -78,14 +79,28 @@ class SummaryDue:
         return (self.due_on - self.today).days
 
 
-def _due_queryset(user: Any) -> Any:
+def _due_in(episodes: Any) -> Any:
     signed = DischargeSummary.objects.filter(
         episode=OuterRef("pk"), amends__isnull=True, status=DischargeSummary.Status.SIGNED
     )
-    return (
-        scope_to_caseload(Episode.objects.for_org(user.organization_id), user)
-        .filter(status=Episode.Status.DISCHARGED, discharged_on__isnull=False)
-        .filter(~Exists(signed), transferred_to__isnull=True)
+    return episodes.filter(status=Episode.Status.DISCHARGED, discharged_on__isnull=False).filter(
+        ~Exists(signed), transferred_to__isnull=True
+    )
+
+
+def _due_queryset(user: Any) -> Any:
+    return _due_in(scope_to_caseload(Episode.objects.for_org(user.organization_id), user))
+
+
+def _load_due(qs: Any) -> list[Episode]:
+    return list(
+        qs.select_related("patient", "program", "primary_counselor").prefetch_related(
+            Prefetch(
+                "discharge_summaries",
+                queryset=DischargeSummary.objects.filter(amends__isnull=True),
+                to_attr="originals",
+            )
+        )
     )
 
 
@@ -101,15 +116,15 @@ def discharge_summaries_due(
     qs = _due_queryset(user).order_by("discharged_on", "pk")
     if limit is not None:
         qs = qs[:limit]
-    episodes = list(
-        qs.select_related("patient", "program", "primary_counselor").prefetch_related(
-            Prefetch(
-                "discharge_summaries",
-                queryset=DischargeSummary.objects.filter(amends__isnull=True),
-                to_attr="originals",
-            )
-        )
-    )
+    rows = _rows(_load_due(qs), today)
+    audit_log_many(
+        actor=user, action="openiop.clinical.discharge_summary.due", category=CAT,
+        patients=[r.patient for r in rows], request=request, detail={"due": len(rows)},
+    )  # fmt: skip
+    return rows
+
+
+def _rows(episodes: list[Episode], today: dt.date) -> list[SummaryDue]:
     rows = [
         SummaryDue(
             episode=e,
@@ -121,22 +136,59 @@ def discharge_summaries_due(
         if e.discharged_on is not None
     ]
     rows.sort(key=lambda r: (r.due_on, r.patient.last_name, r.patient.first_name))
-    audit_log_many(
-        actor=user, action="openiop.clinical.discharge_summary.due", category=CAT,
-        patients=[r.patient for r in rows], request=request, detail={"due": len(rows)},
-    )  # fmt: skip
     return rows
 
 
 def discharge_due_context(
-    user: Any, today: dt.date, *, request: HttpRequest | None = None
+    user: Any, today: dt.date, *, request: HttpRequest | None = None, snapshot: bool = False
 ) -> dict[str, Any]:
-    """Context for ``clinical/_discharge_due.html``; None hides the panel for other roles."""
+    """Context for ``clinical/_discharge_due.html``; None hides the panel for other roles. With
+    ``snapshot`` (the dashboard) the due episodes come from the organization's snapshot, at most
+    ``OPENIOP_SNAPSHOT_MAX_AGE_SECONDS`` old; the shown rows are re-read, so a summary signed
+    since then is not listed."""
     if not user_has_perm(user, Perm.NOTE_VIEW):
         return {"discharge_summaries_due": None}
-    rows = discharge_summaries_due(user, today, request=request, limit=PANEL_ROWS)
-    total = len(rows) if len(rows) < PANEL_ROWS else _due_queryset(user).count()
-    return {"discharge_summaries_due": rows, "discharge_summaries_due_total": total}
+    if not snapshot:
+        rows = discharge_summaries_due(user, today, request=request, limit=PANEL_ROWS)
+        total = len(rows) if len(rows) < PANEL_ROWS else _due_queryset(user).count()
+        return {"discharge_summaries_due": rows, "discharge_summaries_due_total": total}
+    # The dashboard: finding the summaries still missing reads every discharged episode of the
+    # organization's history, so the list of them comes from a snapshot (ADR 0016).
+    org_id = user.organization_id
+    refresh = request is not None and request.GET.get("refresh") == "1"
+    snap = snapshot_get(
+        organization_id=org_id,
+        key="dashboard:discharge_summaries_due",
+        compute=lambda: list(
+            _due_in(Episode.objects.for_org(org_id))
+            .order_by("discharged_on", "pk")
+            .values_list("pk", "patient_id")
+        ),
+        max_age=dashboard_max_age(),
+        refresh=refresh,
+    )
+    due = [tuple(row) for row in snap.data]
+    if is_caseload_scoped(user):
+        seen = set(
+            visible_patients(user).filter(pk__in={p for _e, p in due}).values_list("pk", flat=True)
+        )
+        due = [(e, p) for e, p in due if p in seen]
+    # Load the first rows again: one signed since the snapshot drops out (and is not shown).
+    shown = _load_due(
+        _due_in(Episode.objects.for_org(org_id))
+        .filter(pk__in=[e for e, _p in due[:PANEL_ROWS]])
+        .order_by("discharged_on", "pk")
+    )
+    rows = _rows(shown, today)
+    audit_log_many(
+        actor=user, action="openiop.clinical.discharge_summary.due", category=CAT,
+        patients=[r.patient for r in rows], request=request, detail={"due": len(due)},
+    )  # fmt: skip
+    return {
+        "discharge_summaries_due": rows,
+        "discharge_summaries_due_total": len(due) - (min(len(due), PANEL_ROWS) - len(rows)),
+        "discharge_summaries_due_computed_at": snap.computed_at,
+    }
 
 
 # The dashboard panel lists this many (the most overdue) and gives the total.

@@ -213,8 +213,20 @@ class ReviewDue:
         return "Review overdue" if self.kind == "overdue" else "Review due"
 
 
+class ReviewsDue(list):  # type: ignore[type-arg]
+    """The rows shown, most overdue first, and how many there are in all."""
+
+    def __init__(self, rows: list[ReviewDue], total: int) -> None:
+        super().__init__(rows)
+        self.total = total
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self)
+
+
 def plan_reviews_due(
-    *, user: Any, today: dt.date, request: HttpRequest | None = None
+    *, user: Any, today: dt.date, request: HttpRequest | None = None, limit: int | None = None
 ) -> list[ReviewDue]:
     """Work for the dashboard in the user's organization, most overdue first:
 
@@ -222,7 +234,9 @@ def plan_reviews_due(
     * open, admitted episodes with no signed plan ``program.plan_due_days`` after admission.
 
     A role without NOTE_VIEW gets [] (the dashboard is everyone's home page). Two queries plus
-    one audit row naming the patients shown.
+    one audit row naming the patients shown. With ``limit`` (the dashboard) only the ``limit``
+    most overdue are loaded and shown, and ``.total`` says how many there are: a large
+    organization has hundreds of plans due in any week.
     """
     if not user_has_perm(user, Perm.NOTE_VIEW):
         return []
@@ -231,9 +245,22 @@ def plan_reviews_due(
     rows: list[ReviewDue] = []
     plans = (
         scope_to_caseload(TreatmentPlan.objects.for_org(org), user)
-        .filter(status=S.ACTIVE, next_review_on__lte=horizon, episode__status__in=OPEN_EPISODE)
+        # Plans stay active after discharge: start from the open episodes (a few hundred), not
+        # from five years of plans whose review date has long passed.
+        .filter(
+            status=S.ACTIVE,
+            next_review_on__lte=horizon,
+            episode_id__in=Episode.objects.for_org(org)
+            .filter(status__in=OPEN_EPISODE)
+            .values("pk"),
+        )
         .select_related("patient", "episode__program")
+        .order_by("next_review_on", "patient__last_name", "patient__first_name", "episode_id")
     )
+    plans_total = None
+    if limit is not None:
+        plans_total = plans.count()
+        plans = plans[:limit]
     for plan in plans:
         due = plan.next_review_on
         assert due is not None  # an active plan always has one (check constraint)
@@ -267,8 +294,13 @@ def plan_reviews_due(
                 )
             )  # fmt: skip
     rows.sort(key=lambda r: (r.due_on, r.patient.last_name, r.patient.first_name, r.episode.pk))
+    total = len(rows)
+    if limit is not None:
+        assert plans_total is not None
+        total = total - min(plans_total, limit) + plans_total
+        rows = rows[:limit]
     audit_log_many(
         actor=user, action="openiop.clinical.plan.reviews_due", category=CAT,
         patients=[r.patient for r in rows], request=request,
     )  # fmt: skip
-    return rows
+    return ReviewsDue(rows, total)

@@ -170,3 +170,38 @@ def test_summaries_due_take_a_fixed_number_of_queries(
     supervisor._openiop_roles = None
     with django_assert_max_num_queries(8):
         assert len(discharge_summaries_due(supervisor, dt.date(2026, 11, 23))) == n
+
+
+def test_dashboard_panel_reads_the_snapshot_but_drops_a_summary_signed_since(
+    org, program, counselor, supervisor, settings
+):
+    """With snapshots on (ADR 0016), the dashboard's list of summaries due comes from the
+    organization's snapshot; the shown rows are read again, so one signed a moment ago is not
+    listed, and the total says one fewer."""
+    from django.test import RequestFactory
+
+    from openiop.clinical.selectors.discharge import discharge_due_context
+
+    settings.OPENIOP_SNAPSHOT_MAX_AGE_SECONDS = 60
+    people = []
+    for first in ("Al", "Bo"):
+        e = second_episode(org, program, first=first, last="Gone", admitted=dt.date(2026, 10, 1))
+        people.append(episode_discharge(actor=None, episode=e, discharged_on=DISCHARGED, reason=1))
+    request = RequestFactory().get("/")
+    today = dt.date(2026, 11, 23)
+    before = discharge_due_context(supervisor, today, request=request, snapshot=True)
+    assert [r.patient.first_name for r in before["discharge_summaries_due"]] == ["Al", "Bo"]
+    s = discharge_summary_start(actor=counselor, episode=people[0])
+    discharge_summary_save_draft(actor=counselor, summary=s, expected_version=1, texts=texts())
+    discharge_summary_sign(actor=counselor, summary=s, expected_version=2)
+    after = discharge_due_context(supervisor, today, request=request, snapshot=True)
+    assert (
+        after["discharge_summaries_due_computed_at"]
+        == before["discharge_summaries_due_computed_at"]
+    )
+    assert [r.patient.first_name for r in after["discharge_summaries_due"]] == ["Bo"]
+    assert after["discharge_summaries_due_total"] == 1
+    fresh = discharge_due_context(
+        supervisor, today, request=RequestFactory().get("/?refresh=1"), snapshot=True
+    )
+    assert [r.patient.first_name for r in fresh["discharge_summaries_due"]] == ["Bo"]

@@ -519,6 +519,12 @@ def test_reviews_due_lists_overdue_due_soon_and_missing_plans_most_overdue_first
     assert plan_reviews_due(user=outsider, today=dt.date(2026, 11, 5)) == []
     event = AuditEvent.objects.filter(action="openiop.clinical.plan.reviews_due").last()
     assert len(event.detail["patients"]) == 4
+    # The dashboard shows the most overdue few and the whole count; only those are audited.
+    top = plan_reviews_due(user=supervisor, today=dt.date(2026, 11, 5), limit=2)
+    assert [r.patient.first_name for r in top] == ["Dora", "Olga"]
+    assert top.total == 4 and top.truncated
+    event = AuditEvent.objects.filter(action="openiop.clinical.plan.reviews_due").last()
+    assert len(event.detail["patients"]) == 2
 
 
 # --- the demo -------------------------------------------------------------------------------

@@ -148,7 +148,7 @@ def test_dashboard_query_count_does_not_grow_with_patients(
     with CaptureQueriesContext(connection) as few:
         client.get("/")
     add_patients(6, 2)
-    assert len(few) <= 20
+    assert len(few) <= 22  # the shown at-risk rows are loaded after the weekly computation
     with django_assert_max_num_queries(len(few)):
         body = client.get("/").content.decode()
     assert body.count("P7 Many") == 2  # expected today and at risk
