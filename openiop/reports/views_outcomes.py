@@ -1,9 +1,13 @@
 """The outcome report page (HTML, printable, CSV) and the TEDS discharge file.
 
-``/reports/outcomes/?program=<public id>&from=YYYY-MM-DD&to=YYYY-MM-DD[&format=csv]``:
+``/reports/outcomes/?program=<public id>&from=YYYY-MM-DD&to=YYYY-MM-DD[&format=csv][&refresh=1]``:
 aggregate numbers only (no patient is named), one audit row per read. Defaults: every treatment
-program, the last 12 months. ``/reports/teds.csv?from=&to=``: one coded row per discharge; the
-export is audited with one row naming every patient in the file.
+program, the last 12 months. The report is served from a snapshot (ADR 0016) at most
+``OPENIOP_REPORT_SNAPSHOT_MAX_AGE_SECONDS`` old, one per organization, program, period and day;
+the page says when it was computed and ``refresh=1`` recomputes it.
+
+``/reports/teds.csv?from=&to=``: one coded row per discharge; the export is audited with one row
+naming every patient in the file.
 """
 
 from __future__ import annotations
@@ -16,11 +20,15 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import dateformat, timezone
+from django.utils.timesince import timesince
 
 from openiop.accounts.permissions import Perm
 from openiop.core.access import require_perm
 from openiop.core.audit import audit_log, audit_log_many
+from openiop.core.jsondc import from_json, schema_fingerprint, to_json
 from openiop.core.models import AuditEvent
+from openiop.core.snapshots import Snapshot, report_max_age, snapshot_get
 from openiop.organizations.models import Program
 from openiop.reports import charts_outcomes, outcomes, teds
 from openiop.reports.outcomes import OutcomeReport, pct
@@ -31,6 +39,8 @@ DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 #: The longest period one report covers (a bigger one is a form error, not a slow page).
 MAX_PERIOD_DAYS = 3700
 BAND_LABELS = {"all": "All", "0": "0 components", "1": "1 component", "2+": "2+ components"}
+#: Stored with each snapshot: one of an older shape of :class:`OutcomeReport` is recomputed.
+REPORT_SCHEMA = schema_fingerprint(OutcomeReport)
 
 
 class PeriodForm(forms.Form):
@@ -212,6 +222,69 @@ def report_context(report: OutcomeReport) -> dict[str, Any]:
     }
 
 
+def snapshot_key(program: Program | None, start: dt.date, end: dt.date, as_of: dt.date) -> str:
+    return f"outcomes:{program.public_id if program else 'all'}:{start}:{end}:{as_of}"
+
+
+def _snapshot_current(data: Any) -> bool:
+    return isinstance(data, dict) and data.get("schema") == REPORT_SCHEMA and "report" in data
+
+
+def report_from_snapshot(
+    *,
+    organization: Any,
+    program: Program | None,
+    start: dt.date,
+    end: dt.date,
+    as_of: dt.date,
+    refresh: bool = False,
+) -> tuple[OutcomeReport, Snapshot]:
+    """The outcome report from the organization's snapshot of this program, period and day,
+    computed (and stored) when missing, older than ``report_max_age()`` or on ``refresh``."""
+
+    def compute() -> dict[str, Any]:
+        report = outcomes.outcome_report(
+            organization=organization, program=program, start=start, end=end, as_of=as_of
+        )
+        return {"schema": REPORT_SCHEMA, "report": to_json(report)}
+
+    def get(refresh: bool) -> Snapshot:
+        return snapshot_get(
+            organization_id=organization.pk,
+            key=snapshot_key(program, start, end, as_of),
+            compute=compute,
+            max_age=report_max_age(),
+            refresh=refresh,
+            valid=_snapshot_current,
+        )
+
+    snap = get(refresh)
+    try:
+        return from_json(OutcomeReport, snap.data["report"]), snap
+    except (TypeError, ValueError):
+        if snap.computed_now:
+            raise  # our own data does not read back: a bug, not a stale row
+        snap = get(True)  # a stored row that no longer reads back: recompute it
+        return from_json(OutcomeReport, snap.data["report"]), snap
+
+
+def _computed_line(snap: Snapshot, tz: Any, query: Any) -> dict[str, Any]:
+    """When the shown snapshot was computed, in the organization's time zone, and the
+    "Recompute" link (the same query with ``refresh=1``)."""
+    now = timezone.now()
+    local = timezone.localtime(snap.computed_at, tz)
+    age = snap.age_seconds(now)
+    params = query.copy()
+    params["refresh"] = "1"
+    return {
+        "at": snap.computed_at,
+        "time": dateformat.format(local, "H:i"),  # the key holds the day: always today's
+        "ago": "just now" if age < 60 else f"{timesince(snap.computed_at, now)} ago",
+        "compute_ms": snap.compute_ms,
+        "refresh_query": params.urlencode(),
+    }
+
+
 def _bad_request(form: forms.Form) -> HttpResponse:
     """A download link with bad parameters: the errors as plain text, status 400."""
     errors = "; ".join(
@@ -231,7 +304,8 @@ def _csv_response(text: str, filename: str) -> HttpResponse:
 def outcome_report(request: HttpRequest) -> HttpResponse:
     require_perm(request.user, Perm.OUTCOME_REPORT)
     org = _organization(request)
-    today = org.today()
+    tz = org.tz()
+    today = timezone.localdate(timezone=tz)  # org.today() without a second look-up of the site
     form = OutcomeFilterForm(request.GET, organization=org, today=today)
     wants_csv = request.GET.get("format") == "csv"
     if not form.is_valid():
@@ -240,8 +314,13 @@ def outcome_report(request: HttpRequest) -> HttpResponse:
         return render(request, "reports/outcomes.html", {"form": form, "report": None})
     program = form.selected_program()
     start, end = form.cleaned_data["from"], form.cleaned_data["to"]
-    report = outcomes.outcome_report(
-        organization=org, program=program, start=start, end=end, as_of=today
+    report, snap = report_from_snapshot(
+        organization=org,
+        program=program,
+        start=start,
+        end=end,
+        as_of=today,
+        refresh=request.GET.get("refresh") == "1",
     )
     suppress = bool(form.cleaned_data.get("suppress"))
     audit_log(
@@ -257,6 +336,7 @@ def outcome_report(request: HttpRequest) -> HttpResponse:
             "format": "csv" if wants_csv else "html",
             "suppress_small_cells": suppress,
             "patients_counted": report.patient_count,
+            "snapshot_computed_at": snap.computed_at.isoformat(),
         },
     )
     if wants_csv:
@@ -274,6 +354,7 @@ def outcome_report(request: HttpRequest) -> HttpResponse:
             "form": form,
             "csv_query": urlencode(csv_params),
             "teds_query": urlencode(period),
+            "computed": _computed_line(snap, tz, request.GET),
             **report_context(report),
         },
     )
