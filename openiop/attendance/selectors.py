@@ -11,7 +11,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from django.db.models import Prefetch
 from django.utils import timezone
 
 from openiop.attendance.compliance import (
@@ -70,55 +69,31 @@ class EpisodeCompliance:
 def compliance_for_program_week(
     *, program: Program, week_start: dt.date, now: dt.datetime | None = None
 ) -> list[EpisodeCompliance]:
-    """Every episode enrolled in ``program`` during the week, with its weekly-hours result."""
-    now = now or timezone.now()
-    tz = program.site.tz
-    week_end = week_start + dt.timedelta(days=6)
-    lo, hi = local_week_bounds(week_start, tz)
-    episodes = list(
-        Episode.objects.for_org(program.organization)
-        .filter(program=program, admitted_on__isnull=False, admitted_on__lte=week_end)
-        .exclude(discharged_on__lt=week_start)
-        .select_related("patient", "primary_counselor")
-        .prefetch_related(
-            Prefetch(
-                "status_changes",
-                queryset=EpisodeStatusChange.objects.order_by("effective_on", "id"),
-            ),
-            Prefetch(
-                "attendance",
-                queryset=AttendanceRecord.objects.filter(
-                    session__starts_at__gte=lo, session__starts_at__lt=hi
-                ).select_related("session"),
-            ),
-        )
+    """Every episode enrolled in ``program`` during the week, with its weekly-hours result (the
+    same three tuple queries as the dashboard's many-programs version)."""
+    weekly = compliance_for_programs_week(
+        programs=[program], now=now or timezone.now(), week_starts={program.pk: week_start}
     )
-    calc = WeeklyHours(rule_for(program), week_start, tz, now)
-    for episode in episodes:
-        calc.add(
-            EpisodeWeek(
-                key=episode.pk,
-                admitted_on=episode.admitted_on,
-                discharged_on=episode.discharged_on,
-                on_hold_days=hold_days(list(episode.status_changes.all()), week_start, week_end),
-                occurrences=tuple(_occurrence(r) for r in episode.attendance.all()),
-            )
-        )
-    results = calc.compute()
-    rows = [EpisodeCompliance(episode=e, result=results[e.pk]) for e in episodes]
-    rows.sort(key=lambda r: (r.episode.patient.last_name, r.episode.patient.first_name))
-    return rows
+    return weekly[program.pk][1]
 
 
 def compliance_for_programs_week(
-    *, programs: list[Program], now: dt.datetime
+    *,
+    programs: list[Program],
+    now: dt.datetime,
+    week_starts: dict[int, dt.date] | None = None,
 ) -> dict[int, tuple[dt.date, list[EpisodeCompliance]]]:
-    """``compliance_for_program_week`` for many programs at once, each in its own site-local
-    current week: three queries whatever the number of programs (the dashboard of a 40-program
-    organization costs the same queries as one of three). Program pk -> (week start, rows)."""
+    """Weekly hours of many programs at once, each in its own site-local current week (or the
+    week ``week_starts`` gives for it): three queries whatever the number of programs (the
+    dashboard of a 40-program organization costs the same queries as one of three). Status
+    changes and attendance are read as tuples, not model instances. Program pk -> (week start,
+    rows sorted by patient name)."""
     if not programs:
         return {}
-    weeks = {p.pk: week_start_for(now.astimezone(p.site.tz).date()) for p in programs}
+    weeks = {
+        p.pk: (week_starts or {}).get(p.pk) or week_start_for(now.astimezone(p.site.tz).date())
+        for p in programs
+    }
     bounds = {p.pk: local_week_bounds(weeks[p.pk], p.site.tz) for p in programs}
     lo = min(b[0] for b in bounds.values())
     hi = max(b[1] for b in bounds.values())
