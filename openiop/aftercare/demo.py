@@ -87,6 +87,7 @@ from openiop.organizations.demo import (
 )
 from openiop.organizations.models import Program
 from openiop.patients.models import Patient
+from openiop.patients.search import index_patients
 
 R = TedsDischargeReason
 K = ComponentKind
@@ -703,6 +704,7 @@ def _alumni(
             )
         )
     Patient.objects.bulk_create(patients, batch_size=BATCH)
+    index_patients(patients, new=True)
     for patient, episode in zip(patients, episodes, strict=True):
         episode.patient = patient
     Episode.objects.bulk_create(episodes, batch_size=BATCH)

@@ -45,6 +45,7 @@ from openiop.enrollment.models import (
 )
 from openiop.organizations.models import PROGRAM_DEFAULTS, Organization, Program, Room, Site
 from openiop.patients.models import Guardian, Patient, UnavailableWindow
+from openiop.patients.search import index_patients
 from openiop.scheduling.models import Session, SessionKind, SessionSeries
 from openiop.scheduling.services import local_datetime
 
@@ -1460,6 +1461,7 @@ def _write(plan: DemoPlan, step: Callable[[int], None]) -> DemoResult:
 
     # Patients and their episodes, then one patient at a time: everything else of theirs.
     patient_rows = Patient.objects.bulk_create([_patient(org, p) for p in plan.patients])
+    index_patients(patient_rows, new=True)
     patients = {p.key: row for p, row in zip(plan.patients, patient_rows, strict=True)}
     episodes: dict[int, Episode] = {}
     for first_pass in (True, False):

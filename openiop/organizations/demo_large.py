@@ -74,6 +74,7 @@ from openiop.organizations.demo import (
 )
 from openiop.organizations.models import PROGRAM_DEFAULTS, Organization, Program, Room, Site
 from openiop.patients.models import Patient
+from openiop.patients.search import index_patients
 from openiop.questionnaires.instruments import registry
 from openiop.questionnaires.models import QuestionnaireResponse
 from openiop.scheduling.models import Session, SessionKind, SessionSeries
@@ -617,6 +618,7 @@ class _Writer:
                     for p in plan.patients[chunk : chunk + BATCH]
                 ]  # fmt: skip
                 self.patient_rows.extend(Patient.objects.bulk_create(rows, batch_size=BATCH))
+                index_patients(rows, new=True)
                 self._coverages(rows, plan.patients[chunk : chunk + BATCH])
             self.report("patients", len(self.patient_rows), len(plan.patients), {})
         self.t.counts["patients"] = len(self.patient_rows)

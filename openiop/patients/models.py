@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db import models
 from django.db.models import F, Q
@@ -10,18 +11,25 @@ from openiop.core.models import TenantModel, TenantQuerySet
 
 class PatientQuerySet(TenantQuerySet):
     def search(self, text: str) -> PatientQuerySet:
-        text = text.strip()
-        if not text:
+        """Patients with a name or MRN word starting with every word of ``text``, ignoring
+        case and accents (``openiop.patients.search``); an index range per word, so the cost
+        does not grow with the number of patients."""
+        from openiop.patients import search
+
+        if not text.strip():
             return self
-        query = Q()
-        for word in text.split():
-            query &= (
-                Q(first_name__icontains=word)
-                | Q(last_name__icontains=word)
-                | Q(preferred_name__icontains=word)
-                | Q(mrn__icontains=word)
+        wanted = search.words(text)
+        if not wanted:  # only punctuation: no word can match
+            return self.none()
+        result = self
+        for word in wanted:
+            low, high = search.prefix_range(word)
+            result = result.filter(
+                pk__in=PatientSearchTerm.objects.filter(key__gte=low, key__lt=high).values(
+                    "patient_id"
+                )
             )
-        return self.filter(query)
+        return result
 
 
 class Patient(TenantModel):
@@ -58,6 +66,14 @@ class Patient(TenantModel):
 
     def __str__(self) -> str:
         return self.display_name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        fields = kwargs.get("update_fields")
+        if fields is None or set(fields) & {"first_name", "last_name", "preferred_name", "mrn"}:
+            from openiop.patients.search import index_patients
+
+            index_patients([self])
 
     @property
     def display_name(self) -> str:
@@ -133,3 +149,21 @@ class UnavailableWindow(TenantModel):
     def __str__(self) -> str:
         hours = f"{self.start_time:%H:%M}-{self.end_time:%H:%M}"
         return f"{self.get_weekday_display()} {hours} {self.kind}"
+
+
+class PatientSearchTerm(models.Model):
+    """One word of a patient's names or MRN, hex-encoded, for prefix search
+    (``openiop.patients.search``). Derived data: ``openiop.patients.search.index_patients``
+    rebuilds it."""
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="search_terms")
+    key = models.CharField(max_length=100)
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "patient"], name="patient_search_key")]
+
+    def __str__(self) -> str:
+        return bytes.fromhex(self.key).decode("utf-8", errors="replace")

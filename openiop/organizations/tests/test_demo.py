@@ -196,3 +196,11 @@ def test_demo_prints_the_address_it_is_told_to() -> None:
         "--url", "http://0.0.0.0:9000/accounts/login/", stdout=out, stderr=io.StringIO(),
     )  # fmt: skip
     assert "Open http://0.0.0.0:9000/accounts/login/" in out.getvalue()
+
+
+def test_every_demo_patient_can_be_found_by_name(built) -> None:
+    assert Patient.objects.exists()
+    assert not Patient.objects.filter(search_terms__isnull=True).exists()
+    for someone in Patient.objects.order_by("pk")[::40]:
+        found = Patient.objects.for_org(someone.organization).search(someone.last_name[:4])
+        assert someone in found

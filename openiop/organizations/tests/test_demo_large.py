@@ -182,3 +182,12 @@ def test_last_month_is_billable_end_to_end(built):
         today=TODAY,
     ).created  # fmt: skip
     assert again == []
+
+
+def test_every_patient_can_be_found_by_name(built):
+    assert not Patient.objects.filter(search_terms__isnull=True).exists()
+    someone = Patient.objects.order_by("pk").last()
+    found = Patient.objects.for_org(someone.organization).search(
+        f"{someone.first_name[:2]} {someone.last_name[:3]}"
+    )
+    assert someone in found
