@@ -599,12 +599,19 @@ def _decode_union(tp: Any) -> Decoder:
 
 def _decode_fixed_tuple(args: tuple[Any, ...]) -> Decoder:
     decoders = [_decoder(a) for a in args]
+    # Fast path for pairs of primitives (thousands of score pairs in an outcome report).
+    kinds = [_exact_type(d) or (float if d is _decode_float else None) for d in decoders]
+    exact = tuple(kinds) if all(k is not None for k in kinds) else None
 
     def decode(data: Any) -> Any:
         if type(data) is not list:
             raise _Mismatch(f"expected an array, got {_json_type(data)}")
         if len(data) != len(decoders):
             raise _Mismatch(f"expected {len(decoders)} items, got {len(data)}", ValueError)
+        if exact is not None and all(
+            type(item) is kind for item, kind in zip(data, exact, strict=True)
+        ):
+            return tuple(data)
         items = []
         for i, (dec, item) in enumerate(zip(decoders, data, strict=True)):
             try:
