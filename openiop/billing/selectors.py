@@ -33,7 +33,7 @@ from openiop.billing.models import Authorization
 from openiop.core.access import require_perm
 from openiop.core.audit import audit_log, audit_log_many
 from openiop.core.models import AuditEvent
-from openiop.core.snapshots import Snapshot, dashboard_max_age, snapshot_get
+from openiop.core.snapshots import Snapshot, dashboard_max_age, panel_snapshot
 from openiop.enrollment.models import Episode
 from openiop.scheduling.models import Session
 
@@ -450,7 +450,11 @@ def _alerts_from_snapshot(
     from openiop.enrollment.caseload import is_caseload_scoped, visible_patients
 
     org_id = user.organization_id
-    snap = snapshot_get(
+    scoped = is_caseload_scoped(user)
+    snap, rows, total = panel_snapshot(
+        scoped=scoped,
+        field="alerts",
+        limit=limit,
         organization_id=org_id,
         key="dashboard:authorization_alerts",
         compute=lambda: _alerts_snapshot_data(org_id, today),
@@ -458,13 +462,12 @@ def _alerts_from_snapshot(
         refresh=refresh,
         valid=lambda data: data.get("today") == today.isoformat(),
     )
-    rows = snap.data["alerts"]
-    if is_caseload_scoped(user):
+    if scoped:
         seen = set(
             visible_patients(user).filter(pk__in={r[2] for r in rows}).values_list("pk", flat=True)
         )
         rows = [r for r in rows if r[2] in seen]
-    total = len(rows)
+        total = len(rows)
     shown = rows[:limit] if limit is not None else rows
     episodes = (
         Episode.objects.for_org(org_id)

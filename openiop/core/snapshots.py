@@ -80,6 +80,63 @@ def snapshot_get(
     return Snapshot(data, now, compute_ms, computed_now=True)
 
 
+def snapshot_part(
+    *,
+    organization_id: int,
+    key: str,
+    part: str,
+    compute: Callable[[], Any],
+    derive: Callable[[Any], Any],
+    max_age: int,
+    now: dt.datetime | None = None,
+    refresh: bool = False,
+    valid: Callable[[Any], bool] | None = None,
+) -> Snapshot:
+    """A small part derived from the snapshot ``key`` (``derive(data)``, e.g. the first rows
+    and the totals, which is all a reader without a caseload filter needs), stored beside it as
+    ``key#part``: reading it does not parse the whole organization's rows. ``valid`` applies to
+    both, so the part must carry what it checks."""
+    now = now or timezone.now()
+    part_key = f"{key}#{part}"
+    if not refresh and max_age > 0:
+        row = PanelSnapshot.objects.filter(organization_id=organization_id, key=part_key).first()
+        if row is not None:
+            age = (now - row.computed_at).total_seconds()
+            if 0 <= age <= max_age and (valid is None or valid(row.data)):
+                return Snapshot(row.data, row.computed_at, row.compute_ms, computed_now=False)
+    whole = snapshot_get(
+        organization_id=organization_id, key=key, compute=compute, max_age=max_age, now=now,
+        refresh=refresh, valid=valid,
+    )  # fmt: skip
+    small = derive(whole.data)
+    if max_age > 0:
+        _store(organization_id, part_key, whole.computed_at, whole.compute_ms, small)
+    return Snapshot(small, whole.computed_at, whole.compute_ms, whole.computed_now)
+
+
+def first_rows(field: str, limit: int) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A ``derive`` for :func:`snapshot_part`: the data with only the first ``limit`` rows of
+    ``field`` and their whole count as ``<field>_total``."""
+
+    def derive(data: dict[str, Any]) -> dict[str, Any]:
+        return {**data, field: data[field][:limit], f"{field}_total": len(data[field])}
+
+    return derive
+
+
+def panel_snapshot(
+    *, scoped: bool, field: str, limit: int | None, **kwargs: Any
+) -> tuple[Snapshot, list[Any], int]:
+    """A dashboard panel's snapshot as (snapshot, rows, total). A reader with a caseload filter
+    reads every row (the filter decides which come first); anyone else reads the small part
+    with the first ``limit`` rows. The caller filters ``rows`` further if ``scoped``."""
+    if scoped or limit is None:
+        snap = snapshot_get(**kwargs)
+        return snap, snap.data[field], len(snap.data[field])
+    snap = snapshot_part(part=f"first{limit}", derive=first_rows(field, limit), **kwargs)
+    return snap, snap.data[field], snap.data[f"{field}_total"]
+
+
 def _store(organization_id: int, key: str, now: dt.datetime, compute_ms: int, data: Any) -> None:
     values = {"computed_at": now, "compute_ms": compute_ms, "data": data}
     try:

@@ -16,7 +16,7 @@ from openiop.attendance.compliance import Status, WeekResult, week_start_for
 from openiop.attendance.models import AttendanceRecord
 from openiop.attendance.selectors import compliance_for_programs_week
 from openiop.core.access import require_perm
-from openiop.core.snapshots import dashboard_max_age, snapshot_get
+from openiop.core.snapshots import dashboard_max_age, panel_snapshot
 from openiop.enrollment.models import Episode
 from openiop.organizations.models import Program, Site
 from openiop.patients.models import Patient
@@ -238,7 +238,10 @@ def dashboard_for(
         .select_related("site")
         .order_by("name")
     )
-    snap = snapshot_get(
+    snap, risk_rows, at_risk_total = panel_snapshot(
+        scoped=scoped,
+        field="at_risk",
+        limit=limit,
         organization_id=org_id,
         key="dashboard:weekly_hours",
         compute=lambda: _weekly_snapshot_data(programs, now),
@@ -256,7 +259,7 @@ def dashboard_for(
         )
         for program in programs
     ]
-    risk_rows = snap.data["at_risk"]  # the furthest behind their minimum first
+    # The furthest behind their minimum first.
     if scoped:  # program counts stay whole; names only from the caseload
         seen = set(
             visible_patients(user)
@@ -264,7 +267,7 @@ def dashboard_for(
             .values_list("pk", flat=True)
         )
         risk_rows = [r for r in risk_rows if r[2] in seen]
-    at_risk_total = len(risk_rows)
+        at_risk_total = len(risk_rows)
     shown = risk_rows[:limit] if limit is not None else risk_rows
     episodes = (
         Episode.objects.for_org(org_id)

@@ -18,7 +18,7 @@ from openiop.clinical.models import DischargeSummary
 from openiop.core.access import get_for_user_or_404
 from openiop.core.audit import audit_log, audit_log_many
 from openiop.core.models import AuditEvent
-from openiop.core.snapshots import dashboard_max_age, snapshot_get
+from openiop.core.snapshots import dashboard_max_age, panel_snapshot
 from openiop.enrollment.caseload import is_caseload_scoped, scope_to_caseload, visible_patients
 from openiop.enrollment.models import Episode
 
@@ -156,37 +156,45 @@ def discharge_due_context(
     # organization's history, so the list of them comes from a snapshot (ADR 0016).
     org_id = user.organization_id
     refresh = request is not None and request.GET.get("refresh") == "1"
-    snap = snapshot_get(
+    scoped = is_caseload_scoped(user)
+    snap, rows, total = panel_snapshot(
+        scoped=scoped,
+        field="due",
+        limit=PANEL_ROWS,
         organization_id=org_id,
         key="dashboard:discharge_summaries_due",
-        compute=lambda: list(
-            _due_in(Episode.objects.for_org(org_id))
-            .order_by("discharged_on", "pk")
-            .values_list("pk", "patient_id")
-        ),
+        compute=lambda: {
+            "due": list(
+                _due_in(Episode.objects.for_org(org_id))
+                .order_by("discharged_on", "pk")
+                .values_list("pk", "patient_id")
+            )
+        },
         max_age=dashboard_max_age(),
         refresh=refresh,
+        valid=lambda data: isinstance(data, dict) and "due" in data,
     )
-    due = [tuple(row) for row in snap.data]
-    if is_caseload_scoped(user):
+    due = [tuple(row) for row in rows]
+    if scoped:
         seen = set(
             visible_patients(user).filter(pk__in={p for _e, p in due}).values_list("pk", flat=True)
         )
         due = [(e, p) for e, p in due if p in seen]
+        total = len(due)
     # Load the first rows again: one signed since the snapshot drops out (and is not shown).
     shown = _load_due(
         _due_in(Episode.objects.for_org(org_id))
         .filter(pk__in=[e for e, _p in due[:PANEL_ROWS]])
         .order_by("discharged_on", "pk")
     )
-    rows = _rows(shown, today)
+    shown_rows = _rows(shown, today)
     audit_log_many(
         actor=user, action="openiop.clinical.discharge_summary.due", category=CAT,
-        patients=[r.patient for r in rows], request=request, detail={"due": len(due)},
+        patients=[r.patient for r in shown_rows], request=request, detail={"due": total},
     )  # fmt: skip
     return {
-        "discharge_summaries_due": rows,
-        "discharge_summaries_due_total": len(due) - (min(len(due), PANEL_ROWS) - len(rows)),
+        "discharge_summaries_due": shown_rows,
+        "discharge_summaries_due_total": total - (min(len(due), PANEL_ROWS) - len(shown_rows)),
         "discharge_summaries_due_computed_at": snap.computed_at,
     }
 

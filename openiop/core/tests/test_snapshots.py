@@ -72,3 +72,29 @@ def test_clearing_snapshots_loses_nothing_but_time(org):
     _get(org, compute, T0)
     assert snapshots_clear(organization_id=org.pk, prefix="k") == 1
     assert _get(org, compute, T0).computed_now
+
+
+@pytest.mark.django_db
+def test_a_part_with_the_first_rows_is_read_without_the_whole(org):
+    from openiop.core.snapshots import first_rows, snapshot_part
+
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"rows": list(range(100)), "week": "2026-11-02"}
+
+    def part(now, **kw):
+        return snapshot_part(
+            organization_id=org.pk, key="big", part="first3", compute=compute,
+            derive=first_rows("rows", 3), max_age=60, now=now, **kw,
+        )  # fmt: skip
+
+    first = part(T0)
+    assert first.data == {"rows": [0, 1, 2], "rows_total": 100, "week": "2026-11-02"}
+    PanelSnapshot.objects.filter(key="big").delete()  # the part alone answers while it is fresh
+    assert part(T0 + dt.timedelta(seconds=30)).data["rows_total"] == 100 and len(calls) == 1
+    assert part(T0 + dt.timedelta(seconds=30), refresh=True).computed_now and len(calls) == 2
+    assert part(T0 + dt.timedelta(seconds=91)).computed_now and len(calls) == 3
+    keys = set(PanelSnapshot.objects.values_list("key", flat=True))
+    assert keys == {"big", "big#first3"}
