@@ -4,7 +4,9 @@ Each patient's names (first, last, preferred) and MRN are cut into words; every 
 name with its punctuation and spaces removed, so "OBrien" finds "O'Brien") is stored in
 :class:`~openiop.patients.models.PatientSearchTerm`. A search word matches a patient who has a
 stored word starting with it, and every search word must match ("dan whit" finds Dana
-Whitfield). Matching ignores case and accents ("jose" finds José).
+Whitfield). Matching ignores case and accents ("jose" finds José). The number in an MRN is a
+word of its own, with and without its leading zeros ("42" finds RB-000042). The middle of a
+word is not a match ("donald" does not find McDonald): search from the start of a name.
 
 Words are stored hex-encoded (UTF-8 bytes as hex digits): a prefix is then the index range
 ``[hex(word), hex(word) + "g")``, and strings of hex digits sort the same under every database
@@ -58,6 +60,12 @@ def terms_of(*, first_name: str, last_name: str, preferred_name: str, mrn: str) 
         terms.update(parts)
         if len(parts) > 1:
             terms.add("".join(parts)[:MAX_WORD])
+    # An MRN's number as people say it: "RB-000042" and "GL000042" are found by "42" and by
+    # "000042" as well as by their start.
+    for digits in re.findall(r"\d+", mrn):
+        terms.add(digits[:MAX_WORD])
+        if digits.lstrip("0"):
+            terms.add(digits.lstrip("0")[:MAX_WORD])
     return terms
 
 

@@ -958,13 +958,26 @@ def report_rows(report: OutcomeReport) -> list[CsvRow]:
     return rows
 
 
-def csv_text(report: OutcomeReport, *, suppress_small_cells: bool = False) -> str:
+def csv_text(
+    report: OutcomeReport,
+    *,
+    suppress_small_cells: bool = False,
+    computed_at: dt.datetime | None = None,
+) -> str:
     """The CSV file. With ``suppress_small_cells``, a row whose ``n`` is 1-10 shows ``<11`` and
-    no value (a basic rule for sharing outside the program; not a de-identification)."""
+    no value (a basic rule for sharing outside the program; not a de-identification).
+    ``computed_at`` (a report served from a snapshot, ADR 0016) adds a ``computed_at`` row
+    after ``as_of``, so a downloaded file says when its numbers were computed."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
-    for row in report_rows(report):
+    rows = report_rows(report)
+    if computed_at is not None:
+        at = next(i for i, r in enumerate(rows) if r.metric == "as_of") + 1
+        rows.insert(
+            at, CsvRow("computed_at", computed_at.isoformat(timespec="seconds"), None, None)
+        )
+    for row in rows:
         n = "" if row.n is None else str(row.n)
         # Only text can be read as a formula; a negative number ("-8.5") stays a number.
         value = neutralise_formula(row.value) if isinstance(row.value, str) else _num(row.value)

@@ -369,7 +369,7 @@ def outcome_report(request: HttpRequest) -> HttpResponse:
     )
     if report is not None:
         return _csv_response(
-            outcomes.csv_text(report, suppress_small_cells=suppress),
+            outcomes.csv_text(report, suppress_small_cells=suppress, computed_at=snap.computed_at),
             f"outcomes_{start.isoformat()}_{end.isoformat()}.csv",
         )
     period = {"from": start.isoformat(), "to": end.isoformat()}

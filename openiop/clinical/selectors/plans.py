@@ -274,7 +274,7 @@ def plan_reviews_due(
         )  # fmt: skip
     plans_of = TreatmentPlan.objects.filter(episode=OuterRef("pk"))
     episodes = (
-        Episode.objects.for_org(org)
+        scope_to_caseload(Episode.objects.for_org(org), user)
         .filter(status__in=OPEN_EPISODE, admitted_on__lt=today)
         .annotate(
             has_active=Exists(plans_of.filter(status=S.ACTIVE)),

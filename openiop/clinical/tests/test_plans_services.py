@@ -527,6 +527,25 @@ def test_reviews_due_lists_overdue_due_soon_and_missing_plans_most_overdue_first
     assert len(event.detail["patients"]) == 2
 
 
+def test_a_counselor_sees_missing_plans_of_their_caseload_only(
+    org, program, counselor, supervisor, _frozen
+):
+    from conftest import make_user
+    from openiop.accounts.permissions import Role
+
+    colleague = make_user("colleague", org, Role.COUNSELOR)
+    _frozen.move_to(dt.datetime(2026, 10, 20, 15, 0, tzinfo=dt.UTC))
+    make_episode(org, program, counselor, "Mine", dt.date(2026, 10, 20))
+    make_episode(org, program, colleague, "Theirs", dt.date(2026, 10, 20))
+    _frozen.move_to(NOW)
+    today = dt.date(2026, 11, 5)
+    assert {r.patient.first_name for r in plan_reviews_due(user=supervisor, today=today)} == {
+        "Mine", "Theirs"
+    }  # fmt: skip
+    mine = plan_reviews_due(user=counselor, today=today, limit=25)
+    assert [r.patient.first_name for r in mine] == ["Mine"] and mine.total == 1
+
+
 # --- the demo -------------------------------------------------------------------------------
 
 

@@ -29,7 +29,7 @@ def test_words_ignore_case_accents_and_punctuation():
     assert search.words("...") == []
     assert search.terms_of(
         first_name="Mary Ann", last_name="O'Brien", preferred_name="", mrn="MRN-0042"
-    ) == {"mary", "ann", "maryann", "o", "brien", "obrien", "mrn", "0042", "mrn0042"}
+    ) == {"mary", "ann", "maryann", "o", "brien", "obrien", "mrn", "0042", "mrn0042", "42"}
 
 
 @pytest.mark.django_db
@@ -46,6 +46,8 @@ def test_a_search_word_matches_the_start_of_any_name_or_mrn_word(org, patient):
     assert _found(org, "dan hous") == []
     assert _found(org, "field") == []  # the middle of a word is not a match
     assert _found(org, patient.mrn) == ["Dana Whitfield"]
+    number = "".join(ch for ch in patient.mrn if ch.isdigit())
+    assert _found(org, number.lstrip("0")) == ["Dana Whitfield"]  # "42" for RB-000042
     assert _found(org, "") == ["Dana Whitfield", "Pepe O'Brien", "Whitney Houseman"]
     assert _found(org, "-- !") == []
 

@@ -146,6 +146,9 @@ def test_the_csv_has_the_numbers_of_the_page(client, supervisor, cohort, clock, 
     assert rows[("discharges", "all")][:2] == [str(discharges(page))] * 2 == ["9", "9"]
     assert rows[("completion_rate", "all")][:2] == [str(report.completion.n), "0.4444"]
     assert rows[("dropout_rate", "all")][0] == "9"
+    # The file says when its numbers were computed (they may be minutes old).
+    stamp = PanelSnapshot.objects.get().computed_at.isoformat(timespec="seconds")
+    assert [group for metric, group in rows if metric == "computed_at"] == [stamp]
     # Recompute on the page, and the CSV follows.
     client.get(URL, params(cohort, refresh="1"))
     rows = csv_rows(client.get(URL, params(cohort, format="csv")))
