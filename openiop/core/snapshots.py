@@ -65,19 +65,35 @@ def snapshot_get(
     ``compute`` must return JSON-serialisable data; it runs outside any lock, so two workers
     may compute at once and the later write wins (both results are correct)."""
     now = now or timezone.now()
-    row = None
-    if not refresh and max_age > 0:
-        row = PanelSnapshot.objects.filter(organization_id=organization_id, key=key).first()
-    if row is not None:
-        age = (now - row.computed_at).total_seconds()
-        if 0 <= age <= max_age and (valid is None or valid(row.data)):
-            return Snapshot(row.data, row.computed_at, row.compute_ms, computed_now=False)
+    if not refresh:
+        kept = _fresh(organization_id, key, now, max_age, valid)
+        if kept is not None:
+            return kept
     started = time.perf_counter()
     data = compute()
     compute_ms = int((time.perf_counter() - started) * 1000)
     if max_age > 0:
         _store(organization_id, key, now, compute_ms, data)
     return Snapshot(data, now, compute_ms, computed_now=True)
+
+
+def _fresh(
+    organization_id: int,
+    key: str,
+    now: dt.datetime,
+    max_age: int,
+    valid: Callable[[Any], bool] | None,
+) -> Snapshot | None:
+    """The stored row if it is at most ``max_age`` seconds old at ``now`` and ``valid``."""
+    if max_age <= 0:
+        return None
+    row = PanelSnapshot.objects.filter(organization_id=organization_id, key=key).first()
+    if row is None:
+        return None
+    age = (now - row.computed_at).total_seconds()
+    if 0 <= age <= max_age and (valid is None or valid(row.data)):
+        return Snapshot(row.data, row.computed_at, row.compute_ms, computed_now=False)
+    return None
 
 
 def snapshot_part(
@@ -98,12 +114,10 @@ def snapshot_part(
     both, so the part must carry what it checks."""
     now = now or timezone.now()
     part_key = f"{key}#{part}"
-    if not refresh and max_age > 0:
-        row = PanelSnapshot.objects.filter(organization_id=organization_id, key=part_key).first()
-        if row is not None:
-            age = (now - row.computed_at).total_seconds()
-            if 0 <= age <= max_age and (valid is None or valid(row.data)):
-                return Snapshot(row.data, row.computed_at, row.compute_ms, computed_now=False)
+    if not refresh:
+        kept = _fresh(organization_id, part_key, now, max_age, valid)
+        if kept is not None:
+            return kept
     whole = snapshot_get(
         organization_id=organization_id, key=key, compute=compute, max_age=max_age, now=now,
         refresh=refresh, valid=valid,
