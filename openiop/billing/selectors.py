@@ -32,6 +32,7 @@ from openiop.attendance.models import AttendanceRecord
 from openiop.billing.models import Authorization
 from openiop.core.access import require_perm
 from openiop.core.audit import audit_log, audit_log_many
+from openiop.core.lists import Counted
 from openiop.core.models import AuditEvent
 from openiop.core.snapshots import Snapshot, dashboard_max_age, panel_snapshot
 from openiop.enrollment.models import Episode
@@ -447,7 +448,7 @@ def _alerts_from_snapshot(
     """The user's alerts from the organization's snapshot: the caseload filter is applied to its
     rows, then only the shown rows' episodes and authorizations are loaded (a fixed number of
     queries whatever the size of the organization)."""
-    from openiop.enrollment.caseload import is_caseload_scoped, visible_patients
+    from openiop.enrollment.caseload import is_caseload_scoped, keep_visible
 
     org_id = user.organization_id
     scoped = is_caseload_scoped(user)
@@ -463,10 +464,7 @@ def _alerts_from_snapshot(
         valid=lambda data: data.get("today") == today.isoformat(),
     )
     if scoped:
-        seen = set(
-            visible_patients(user).filter(pk__in={r[2] for r in rows}).values_list("pk", flat=True)
-        )
-        rows = [r for r in rows if r[2] in seen]
+        rows = keep_visible(user, rows, 2)
         total = len(rows)
     shown = rows[:limit] if limit is not None else rows
     episodes = (
@@ -545,17 +543,8 @@ def authorization_alerts(
         detail={"alerts": total, "shown": len(alerts), "today": today.isoformat()},
     )
     if limit is not None or snapshot:
-        return _Counted(alerts, total, computed_at)
+        return Counted(alerts, total, computed_at)
     return alerts
-
-
-class _Counted(list):  # type: ignore[type-arg]
-    """A shown slice that still knows how many there were (and, from a snapshot, when)."""
-
-    def __init__(self, rows: list[Any], total: int, computed_at: dt.datetime | None = None):
-        super().__init__(rows)
-        self.total = total
-        self.computed_at = computed_at
 
 
 def authorization_alerts_context(

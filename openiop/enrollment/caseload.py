@@ -74,6 +74,19 @@ def visible_patients(user: Any) -> QuerySet[Any]:
     return patients.filter(_caseload_q(user))
 
 
+def keep_visible(user: Any, rows: list[Any], patient_at: int) -> list[Any]:
+    """The rows (sequences holding a patient's primary key at ``patient_at``, e.g. a snapshot's
+    rows, ADR 0016) whose patient this user may see, in their order; one query when scoped."""
+    if not is_caseload_scoped(user):
+        return rows
+    seen = set(
+        visible_patients(user)
+        .filter(pk__in={row[patient_at] for row in rows})
+        .values_list("pk", flat=True)
+    )
+    return [row for row in rows if row[patient_at] in seen]
+
+
 def scope_to_caseload(
     queryset: QuerySet[M], user: Any, patient_field: str = "patient"
 ) -> QuerySet[M]:

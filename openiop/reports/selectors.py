@@ -198,7 +198,7 @@ def dashboard_for(
     """
     require_perm(user, Perm.SESSION_VIEW)
     require_perm(user, Perm.COMPLIANCE_VIEW)
-    from openiop.enrollment.caseload import is_caseload_scoped, visible_patients
+    from openiop.enrollment.caseload import is_caseload_scoped, keep_visible, visible_patients
 
     org_id = user.organization_id
     scoped = is_caseload_scoped(user)
@@ -238,6 +238,7 @@ def dashboard_for(
         .select_related("site")
         .order_by("name")
     )
+    weeks = _weeks_of(programs, now)
     snap, risk_rows, at_risk_total = panel_snapshot(
         scoped=scoped,
         field="at_risk",
@@ -248,25 +249,20 @@ def dashboard_for(
         max_age=dashboard_max_age(),
         now=now,
         refresh=refresh,
-        valid=lambda data: data.get("weeks") == _weeks_of(programs, now),
+        valid=lambda data: data.get("weeks") == weeks,
     )
     counts_of = {pk: counts for pk, counts in snap.data["counts"]}
     summaries = [
         ProgramSummary(
             program,
-            week_start_for(now.astimezone(program.site.tz).date()),
+            dt.date.fromisoformat(week),
             {str(s): counts_of.get(program.pk, {}).get(str(s), 0) for s in STATUS_ORDER},
         )
-        for program in programs
+        for program, (_pk, week) in zip(programs, weeks, strict=True)
     ]
     # The furthest behind their minimum first.
     if scoped:  # program counts stay whole; names only from the caseload
-        seen = set(
-            visible_patients(user)
-            .filter(pk__in={r[2] for r in risk_rows})
-            .values_list("pk", flat=True)
-        )
-        risk_rows = [r for r in risk_rows if r[2] in seen]
+        risk_rows = keep_visible(user, risk_rows, 2)
         at_risk_total = len(risk_rows)
     shown = risk_rows[:limit] if limit is not None else risk_rows
     episodes = (

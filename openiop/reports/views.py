@@ -84,5 +84,5 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context["panels_as_of"] = as_of
     context["panels_age_seconds"] = max(0, int((now - as_of).total_seconds())) if as_of else None
     org = request.user.organization
-    context["panels_tz"] = org.tz if org is not None else None
+    context["panels_tz"] = org.tz() if org is not None else None
     return render(request, "reports/dashboard.html", context)

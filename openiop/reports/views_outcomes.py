@@ -278,19 +278,15 @@ def report_from_snapshot(
     """The outcome report from the organization's snapshot of this program, period and day,
     computed (and stored) when missing, older than ``report_max_age()`` or on ``refresh``."""
 
-    def get(refresh: bool) -> Snapshot:
-        return report_snapshot(
-            organization=organization, program=program, start=start, end=end, as_of=as_of,
-            refresh=refresh,
-        )  # fmt: skip
-
-    snap = get(refresh)
+    where = {"organization": organization, "program": program, "start": start, "end": end}
+    snap = report_snapshot(**where, as_of=as_of, refresh=refresh)
     try:
         return from_json(OutcomeReport, snap.data["report"]), snap
     except (TypeError, ValueError):
         if snap.computed_now:
             raise  # our own data does not read back: a bug, not a stale row
-        snap = get(True)  # a stored row that no longer reads back: recompute it
+        # A stored row that no longer reads back: recompute it.
+        snap = report_snapshot(**where, as_of=as_of, refresh=True)
         return from_json(OutcomeReport, snap.data["report"]), snap
 
 
@@ -306,7 +302,6 @@ def _computed_line(snap: Snapshot, tz: Any, query: Any) -> dict[str, Any]:
         "at": snap.computed_at,
         "time": dateformat.format(local, "H:i"),  # the key holds the day: always today's
         "ago": "just now" if age < 60 else f"{timesince(snap.computed_at, now)} ago",
-        "compute_ms": snap.compute_ms,
         "refresh_query": params.urlencode(),
     }
 

@@ -19,7 +19,7 @@ from openiop.core.access import get_for_user_or_404
 from openiop.core.audit import audit_log, audit_log_many
 from openiop.core.models import AuditEvent
 from openiop.core.snapshots import dashboard_max_age, panel_snapshot
-from openiop.enrollment.caseload import is_caseload_scoped, scope_to_caseload, visible_patients
+from openiop.enrollment.caseload import is_caseload_scoped, keep_visible, scope_to_caseload
 from openiop.enrollment.models import Episode
 
 CAT = AuditEvent.Category.CLINICAL
@@ -176,10 +176,7 @@ def discharge_due_context(
     )
     due = [tuple(row) for row in rows]
     if scoped:
-        seen = set(
-            visible_patients(user).filter(pk__in={p for _e, p in due}).values_list("pk", flat=True)
-        )
-        due = [(e, p) for e, p in due if p in seen]
+        due = keep_visible(user, due, 1)
         total = len(due)
     # Load the first rows again: one signed since the snapshot drops out (and is not shown).
     shown = _load_due(

@@ -16,6 +16,7 @@ from openiop.clinical import cadence
 from openiop.clinical.models import ObjectiveProgress, PlanObjective, PlanReview, TreatmentPlan
 from openiop.core.access import get_for_user_or_404, require_perm
 from openiop.core.audit import audit_log, audit_log_many
+from openiop.core.lists import Counted
 from openiop.core.models import AuditEvent
 from openiop.enrollment.caseload import scope_to_caseload
 from openiop.enrollment.models import Episode
@@ -213,18 +214,6 @@ class ReviewDue:
         return "Review overdue" if self.kind == "overdue" else "Review due"
 
 
-class ReviewsDue(list):  # type: ignore[type-arg]
-    """The rows shown, most overdue first, and how many there are in all."""
-
-    def __init__(self, rows: list[ReviewDue], total: int) -> None:
-        super().__init__(rows)
-        self.total = total
-
-    @property
-    def truncated(self) -> bool:
-        return self.total > len(self)
-
-
 def plan_reviews_due(
     *, user: Any, today: dt.date, request: HttpRequest | None = None, limit: int | None = None
 ) -> list[ReviewDue]:
@@ -303,4 +292,4 @@ def plan_reviews_due(
         actor=user, action="openiop.clinical.plan.reviews_due", category=CAT,
         patients=[r.patient for r in rows], request=request,
     )  # fmt: skip
-    return ReviewsDue(rows, total)
+    return Counted(rows, total)
